@@ -186,3 +186,21 @@ class ServerError(ArrayError):
     """An unexpected condition inside the emulator."""
 
     situation = "server_error"
+
+
+class RequestUnreadable(ArrayError):
+    """The HTTP layer could not read the request (request line, headers, coding)."""
+
+    situation = "request_unreadable"
+
+
+class RequestLineTooLong(ArrayError):
+    """The request line passes the server's limit."""
+
+    situation = "request_line_too_long"
+
+
+class RequestHeadTooLarge(ArrayError):
+    """The request's headers pass the server's limit."""
+
+    situation = "request_head_too_large"
