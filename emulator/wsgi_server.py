@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable
@@ -150,6 +151,24 @@ class ArrayConnection(cheroot_server.HTTPConnection):
     RequestHandlerClass = ArrayRequest
 
 
+class ArrayServer(wsgi.Server):
+    """cheroot's WSGI server with ``ArrayConnection`` and a reusable address."""
+
+    ConnectionClass = ArrayConnection
+
+    @staticmethod
+    def bind_socket(socket_: socket.socket, bind_addr: Any) -> socket.socket:
+        """Bind with SO_REUSEADDR, whatever the port.
+
+        cheroot leaves it off for port 0; then the connections a stopped server
+        leaves in TIME_WAIT keep a new server from binding the same port again.
+        """
+        socket_.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        socket_.bind(bind_addr)
+
+        return socket_
+
+
 class AccessLog:
     """WSGI middleware: one ``emulator.http_request`` event per request.
 
@@ -193,14 +212,13 @@ def make_server(
         tls: the TLS context and its files, or None for plain HTTP.
         body_limit: the largest request body accepted (413 above).
     """
-    server = wsgi.Server(
+    server = ArrayServer(
         (host, port),
         AccessLog(app),
         numthreads=WORKER_THREADS,
         timeout=IDLE_CONNECTION_SECONDS,
         request_queue_size=128,
     )
-    server.ConnectionClass = ArrayConnection
     server.server_name = ""
     server.max_request_header_size = MAX_HEAD_BYTES
     server.max_request_body_size = body_limit

@@ -13,6 +13,7 @@ SERVICES = "/ConfigurationManager/v1/services/resource-group-service/actions"
 BACKUP = f"{OBJECTS}/encryption-keys/file/actions/backup/invoke"
 RESTORE = f"{OBJECTS}/encryption-keys/file/actions/restore/invoke"
 LOCK = f"{SERVICES}/lock/invoke"
+KEY_COUNTS = f"{OBJECTS}/encryption-key-counts/instance"
 UNLOCK = f"{SERVICES}/unlock/invoke"
 USER = ("secadmin", "secadmin-pass")
 BACKUP_PASSWORD = "Backup-pass-1"
