@@ -29,7 +29,6 @@ from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from emulator.api.errors import error_object
 from emulator.errors import (
     ArrayError,
     BodyTooLarge,
@@ -106,6 +105,10 @@ class ArrayRequest(cheroot_server.HTTPRequest):
 
     def simple_response(self, status: Any, msg: Any = "") -> None:
         """Write the array's error object for a refusal of the HTTP layer."""
+        # Imported here so that this module loads without the emulated API: the
+        # benchmark serves a bare Flask app through it and must not pay for ours.
+        from emulator.api.errors import error_object
+
         detail = msg.decode("latin-1") if isinstance(msg, bytes) else str(msg)
         limit = int(self.server.max_request_body_size)
         error = protocol_error(str(status), detail, limit)
