@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import requests
@@ -89,3 +90,24 @@ class ArrayClient:
     def unlock(self, session: dict[str, Any]) -> requests.Response:
         """Release the resource lock."""
         return self.request("POST", UNLOCK, headers=self.auth(session))
+
+
+ERROR_FIELDS = {"errorSource", "messageId", "message", "cause", "solution"}
+JSON_REPLY = "application/json;charset=UTF-8"
+LOCK_FAMILY = {"KART40050-E", "KART40051-E", "KART40052-E"}
+
+
+def assert_error(
+    reply: requests.Response, status: int, message_id: str | None = None
+) -> dict[str, Any]:
+    """Check a reply is the array's error object with this status (and ID)."""
+    assert reply.status_code == status, reply.text
+    assert reply.headers["Content-Type"] == JSON_REPLY
+    body = reply.json()
+    assert body.keys() >= ERROR_FIELDS
+    assert body["errorSource"].startswith("/")
+    assert re.fullmatch(r"KART\d{5}-[EWI]", body["messageId"])
+    if message_id is not None:
+        assert body["messageId"] == message_id
+
+    return body

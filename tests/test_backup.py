@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import requests
@@ -12,29 +11,13 @@ from emulator import backup_file
 from tests.support import (
     BACKUP,
     BACKUP_PASSWORD,
+    LOCK_FAMILY,
     OBJECTS,
     OCTET,
     VIEWER,
     ArrayClient,
+    assert_error,
 )
-
-ERROR_FIELDS = {"errorSource", "messageId", "message", "cause", "solution"}
-JSON_REPLY = "application/json;charset=UTF-8"
-LOCK_FAMILY = {"KART40050-E", "KART40051-E", "KART40052-E"}
-
-
-def assert_error(reply: requests.Response, status: int, message_id: str | None = None):
-    """Check a reply is the array's error object with this status (and ID)."""
-    assert reply.status_code == status, reply.text
-    assert reply.headers["Content-Type"] == JSON_REPLY
-    body = reply.json()
-    assert body.keys() >= ERROR_FIELDS
-    assert body["errorSource"].startswith("/ConfigurationManager/")
-    assert re.fullmatch(r"KART\d{5}-[EWI]", body["messageId"])
-    if message_id is not None:
-        assert body["messageId"] == message_id
-
-    return body
 
 
 def test_backup__success_headers(client: ArrayClient) -> None:
