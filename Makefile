@@ -36,3 +36,16 @@ format: $(STAMP)
 .PHONY: clean
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# Build the wheel and check that an installed (not editable) emulator finds its
+# fixtures.
+.PHONY: wheel-check
+wheel-check: $(STAMP)
+	rm -rf build dist $(VENV)-wheel
+	$(BIN)/pip wheel --quiet --no-deps . -w dist
+	$(PYTHON) -m venv $(VENV)-wheel
+	$(VENV)-wheel/bin/pip install --quiet dist/*.whl
+	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/array-emulator profiles | grep -q vsp-e990
+	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/python -c "from emulator.server import create_app; create_app('vsp-g900-old')"
+	rm -rf build dist $(VENV)-wheel
+	@echo "wheel-check: the installed wheel finds its fixtures"
