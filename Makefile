@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run
-run: $(STAMP)
+.PHONY: run serve
+run serve: $(STAMP)
 	$(BIN)/array-emulator serve
 
 .PHONY: test
