@@ -74,6 +74,21 @@ class ResourceGroup:
 
 
 @dataclass(frozen=True)
+class InstalledState:
+    """Everything ``Array.install_state`` replaces."""
+
+    sessions: list[Session]
+    lock_holder: int | None
+    jobs: list[Job]
+    job_policy: JobPolicy
+    keys: list[Key]
+    backups_made: int
+    microcode: str
+    next_session_id: int
+    next_job_id: int
+
+
+@dataclass(frozen=True)
 class BackupResult:
     """A backup file and the name the download offers."""
 
@@ -117,6 +132,36 @@ class Array:
     def reset(self) -> None:
         """Back to the current profile's initial state."""
         self.load(self.profile)
+
+    def id_counters(self) -> tuple[int, int]:
+        """The next session ID and the next job ID the array will hand out."""
+        with self._guard:
+            return self._next_session_id, self._next_job_id
+
+    def install_state(self, state: InstalledState) -> None:
+        """Replace sessions, lock, jobs and keys with a saved state (for tests).
+
+        The profile and the clock stay as they are; the caller sets them first.
+        """
+        with self._guard:
+            self.sessions = {s.session_id: s for s in state.sessions}
+            self._tokens = {s.token: s.session_id for s in state.sessions}
+            self.lock_holder = state.lock_holder
+            self.jobs = OrderedDict((j.job_id, j) for j in state.jobs)
+            self.job_policy = state.job_policy
+            self.keys = {k.key_id: k for k in state.keys}
+            self.backups_made = state.backups_made
+            self.microcode = state.microcode
+            self._next_session_id = state.next_session_id
+            self._next_job_id = state.next_job_id
+            self._lock_released.notify_all()
+
+    def session_for_token(self, token: str) -> Session | None:
+        """The session a token names, if the array knows it; nothing is refreshed."""
+        with self._guard:
+            session_id = self._tokens.get(token)
+
+            return self.sessions.get(session_id) if session_id is not None else None
 
     @contextmanager
     def guarded(self) -> Iterator[None]:
