@@ -178,6 +178,12 @@ class FaultTable:
 
             return before - len(self._rules)
 
+    def reset(self) -> None:
+        """No rules, and rule IDs start again from 1."""
+        with self._guard:
+            self._rules.clear()
+            self._next_id = 1
+
     def pick(self, method: str, path: str) -> FaultRule | None:
         """The first rule that matches and fires for this request, counted."""
         with self._guard:

@@ -39,6 +39,6 @@ class ControlPlane:
         """The profile's initial state, the real clock, no faults, an empty journal."""
         self.array.reset()
         self.array.clock.reset()
-        self.faults.clear()
+        self.faults.reset()
         self.journal.clear()
         self.holder_sessions.clear()
