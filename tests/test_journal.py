@@ -132,7 +132,7 @@ def test_journal__dead_token_keeps_its_user(array_emulator: ArrayEmulator) -> No
     refused = array_emulator.control.journal()[-1]
     assert refused["status"] == 401
     assert refused["client"] == "secadmin@127.0.0.1"
-    assert refused["sessionId"] is None
+    assert refused["sessionId"] == user.session_id
 
 
 def test_journal__malformed_json_body_not_recorded(

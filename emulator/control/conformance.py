@@ -190,17 +190,13 @@ def _answered_at(entry: JournalEntry) -> float:
 
 def _session_ends(entries: list[JournalEntry]) -> dict[int, JournalEntry]:
     """Each session's end as the client saw it: its discard, or a 401 on its token."""
-    token_sessions: dict[str, int] = {}
     ends: dict[int, JournalEntry] = {}
     for entry in entries:
-        if entry["tokenRef"] and entry["sessionId"] is not None:
-            token_sessions[entry["tokenRef"]] = entry["sessionId"]
-        discarded = _discarded_session(entry)
-        if discarded is not None:
-            ends.setdefault(discarded, entry)
-        dead = _dead_session(entry, token_sessions)
-        if dead is not None:
-            ends.setdefault(dead, entry)
+        ended = _discarded_session(entry)
+        if ended is None and entry["status"] == 401 and entry["tokenRef"]:
+            ended = entry["sessionId"]
+        if ended is not None:
+            ends.setdefault(ended, entry)
 
     return ends
 
@@ -211,13 +207,6 @@ def _discarded_session(entry: JournalEntry) -> int | None:
         return None
 
     return int(found.group(1))
-
-
-def _dead_session(entry: JournalEntry, token_sessions: dict[str, int]) -> int | None:
-    if entry["status"] != 401 or entry["tokenRef"] is None:
-        return None
-
-    return token_sessions.get(entry["tokenRef"])
 
 
 def _created(entries: list[JournalEntry]) -> dict[int, JournalEntry]:

@@ -74,7 +74,7 @@ class Journal:
         self._size = size
         self._entries: list[JournalEntry] = []
         self._seq = 0
-        self._token_users: dict[str, str] = {}
+        self._token_owners: dict[str, tuple[str, int]] = {}
         self._token_key = secrets.token_bytes(32)
         self._guard = threading.Lock()
 
@@ -84,15 +84,15 @@ class Journal:
 
         return digest.hexdigest()[:TOKEN_REF_CHARS]
 
-    def remember_token(self, token_ref: str, user: str) -> None:
-        """Note whose token this is, to name its user once the token is dead."""
+    def remember_token(self, token_ref: str, user: str, session_id: int) -> None:
+        """Note whose token this is, to name it once the token is dead."""
         with self._guard:
-            self._token_users[token_ref] = user
+            self._token_owners[token_ref] = (user, session_id)
 
-    def token_user(self, token_ref: str) -> str | None:
-        """The user a token was last seen for."""
+    def token_owner(self, token_ref: str) -> tuple[str | None, int | None]:
+        """The user and session a token was last seen for."""
         with self._guard:
-            return self._token_users.get(token_ref)
+            return self._token_owners.get(token_ref, (None, None))
 
     def next_seq(self) -> int:
         """A new sequence number."""
@@ -120,7 +120,7 @@ class Journal:
         """Forget every entry."""
         with self._guard:
             self._entries.clear()
-            self._token_users.clear()
+            self._token_owners.clear()
 
 
 class JournalRecorder:
@@ -223,9 +223,10 @@ class JournalRecorder:
         token_ref = self.journal.token_ref(token)
         session = self.array.session_for_token(token)
         if session is None:
-            return "session", self.journal.token_user(token_ref), None, token_ref
+            user, session_id = self.journal.token_owner(token_ref)
+            return "session", user, session_id, token_ref
 
-        self.journal.remember_token(token_ref, session.user.name)
+        self.journal.remember_token(token_ref, session.user.name, session.session_id)
 
         return "session", session.user.name, session.session_id, token_ref
 
@@ -250,7 +251,11 @@ class JournalRecorder:
         headers = {name.lower(): value for name, value in answer["headers"]}
         entry["retryAfter"] = headers.get("retry-after")
         if "json" in headers.get("content-type", ""):
-            _note_reply(entry, body)
+            token = _note_reply(entry, body)
+            if token is not None and entry["createdSessionId"] is not None:
+                token_ref = self.journal.token_ref(token)
+                user = entry["user"] or ""
+                self.journal.remember_token(token_ref, user, entry["createdSessionId"])
         self.journal.append(entry)
 
 
@@ -306,20 +311,21 @@ def _basic_user(credentials: str) -> str | None:
     return name if colon else None
 
 
-def _note_reply(entry: JournalEntry, body: bytes) -> None:
+def _note_reply(entry: JournalEntry, body: bytes) -> str | None:
     """Copy the facts the conformance rules need out of a JSON reply.
 
-    The reply itself is not kept: a session's reply holds its token.
+    The reply itself is not kept: a session's reply holds its token, which is
+    returned (for the journal to know it by reference), never recorded.
     """
     if len(body) > MAX_PARSED_REPLY_BYTES:
-        return
+        return None
 
     try:
         parsed = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return
+        return None
     if not isinstance(parsed, dict):
-        return
+        return None
 
     status = entry["status"] or 0
     if status >= 400:
@@ -331,6 +337,8 @@ def _note_reply(entry: JournalEntry, body: bytes) -> None:
         entry["jobId"] = _number(parsed.get("jobId"))
         entry["jobStatus"] = _text(parsed.get("status"))
         entry["jobState"] = _text(parsed.get("state"))
+
+    return _text(parsed.get("token")) if entry["createdSessionId"] else None
 
 
 def _text(value: object) -> str | None:
