@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# cinder is a large install: it gets its own environment, apart from the test extra.
+CINDER_VENV ?= .venv-cinder
+CINDER_STAMP := $(CINDER_VENV)/.installed
 
 .PHONY: install
 install: $(STAMP)
@@ -22,6 +25,16 @@ run serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+$(CINDER_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(CINDER_VENV)
+	$(CINDER_VENV)/bin/pip install --quiet --upgrade pip
+	$(CINDER_VENV)/bin/pip install --quiet -e . pytest cinder
+	touch $(CINDER_STAMP)
+
+.PHONY: test-cinder
+test-cinder: $(CINDER_STAMP)
+	ARRAY_EMULATOR_CINDER=1 $(CINDER_VENV)/bin/pytest -m cinder tests/test_cinder_client.py
+
 .PHONY: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,7 +48,7 @@ format: $(STAMP)
 
 .PHONY: clean
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(CINDER_VENV) build dist *.egg-info
 
 # Build the wheel and check that an installed (not editable) emulator finds its
 # fixtures.
