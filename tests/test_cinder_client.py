@@ -16,9 +16,9 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from control_support import BACKUP, BACKUP_PASSWORD, OCTET_STREAM
 
 from emulator.pytest_plugin import ArrayEmulator
+from tests.control_support import BACKUP, BACKUP_PASSWORD, OCTET_STREAM
 
 ENABLE_ENV = "ARRAY_EMULATOR_CINDER"
 RETRY_INTERVAL_SECONDS = 0.1

@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 import requests
-from control_support import (
+
+from emulator.pytest_plugin import ArrayEmulator
+from tests.control_support import (
     BACKUP,
     BACKUP_PASSWORD,
     OBJECTS,
@@ -16,8 +18,6 @@ from control_support import (
     SERVICES,
     ArrayUser,
 )
-
-from emulator.pytest_plugin import ArrayEmulator
 
 WAIT_HEADERS = {"Response-Job-Status": "Completed;", "Response-Max-Wait": "10"}
 POLL_PAUSE_SECONDS = 0.3

@@ -6,12 +6,12 @@ import json
 
 import pytest
 import requests
-from control_support import OBJECTS, ArrayUser
 
 from emulator.control import ControlSettings
 from emulator.control.client import ControlClient, ControlError
 from emulator.pytest_plugin import ArrayEmulator
 from emulator.server import EmulatorServer, create_app
+from tests.control_support import OBJECTS, ArrayUser
 
 
 def test_index__lists_endpoints_and_profile(array_emulator: ArrayEmulator) -> None:

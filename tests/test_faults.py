@@ -6,10 +6,10 @@ import time
 
 import pytest
 import requests
-from control_support import OBJECTS, ArrayUser
 
 from emulator.control.client import ControlError
 from emulator.pytest_plugin import ArrayEmulator
+from tests.control_support import OBJECTS, ArrayUser
 
 SESSIONS = f"{OBJECTS}/sessions"
 

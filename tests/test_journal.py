@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import requests
-from control_support import BACKUP_PASSWORD, OBJECTS, RESTORE, ArrayUser
 
 from emulator.pytest_plugin import ArrayEmulator
+from tests.control_support import BACKUP_PASSWORD, OBJECTS, RESTORE, ArrayUser
 
 SMALL_JOURNAL_PROFILE = """
 name = "small-journal"
