@@ -31,6 +31,11 @@ ALLOW_ENV = "ARRAY_ALLOW"
 OBSERVATIONS = "--array-observations"
 OBSERVATIONS_ENV = "ARRAY_OBSERVATIONS"
 BACKUP_PASSWORD_ENV = "ARRAY_BACKUP_PASSWORD"
+SPACING = "--array-spacing"
+SPACING_ENV = "ARRAY_SPACING"
+# Spacing between requests to a target without a control plane, which may be a
+# real array serving other clients: a few requests a second at most.
+DEFAULT_SPACING_SECONDS = 0.2
 
 READ_ONLY = "read_only"
 REVERSIBLE = "reversible"
@@ -61,6 +66,7 @@ class KitOptions:
         allow: safety classes allowed beyond read-only and reversible.
         backup_password: the password backup files are sealed with.
         observations: where to write the observations file, if anywhere.
+        spacing: seconds between two requests to a target without control plane.
     """
 
     url: str | None
@@ -70,6 +76,7 @@ class KitOptions:
     allow: frozenset[str]
     backup_password: Secret
     observations: Path | None
+    spacing: float = DEFAULT_SPACING_SECONDS
 
 
 def parse_allow(text: str | None) -> frozenset[str]:
@@ -116,6 +123,7 @@ def resolve(
     insecure: bool,
     allow: str | None,
     observations: str | None,
+    spacing: str | None = None,
 ) -> KitOptions:
     """Merge command-line values with their environment fallbacks.
 
@@ -128,6 +136,7 @@ def resolve(
     insecure = insecure or os.environ.get(INSECURE_ENV, "").lower() in TRUE_WORDS
     backup = os.environ.get(BACKUP_PASSWORD_ENV) or generated_backup_password()
     observations = observations or os.environ.get(OBSERVATIONS_ENV) or None
+    spacing = spacing or os.environ.get(SPACING_ENV) or None
     if url and not (user and password):
         raise OptionError(f"{URL} needs {USER} (or {USER_ENV}) and {PASSWORD_ENV}")
 
@@ -139,4 +148,19 @@ def resolve(
         allow=parse_allow(allow or os.environ.get(ALLOW_ENV)),
         backup_password=Secret(backup),
         observations=Path(observations) if observations else None,
+        spacing=_spacing(spacing),
     )
+
+
+def _spacing(text: str | None) -> float:
+    if text is None:
+        return DEFAULT_SPACING_SECONDS
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise OptionError(f"{SPACING}: not a number of seconds: {text!r}") from None
+    if seconds < 0:
+        raise OptionError(f"{SPACING}: must not be negative")
+
+    return seconds

@@ -70,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help=f"write the observations (JSON) here (env {opts.OBSERVATIONS_ENV})",
     )
+    group.addoption(
+        opts.SPACING,
+        metavar="SECONDS",
+        help="seconds between requests to a target without a control plane "
+        f"(default {opts.DEFAULT_SPACING_SECONDS}; env {opts.SPACING_ENV})",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -78,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
 
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     slow = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
     settings.register_profile(
@@ -92,6 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
         database=None,
         print_blob=False,
         suppress_health_check=slow,
+        # No shrinking in CI: a verdict in seconds; the dev profile shrinks.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
     )
 
 
@@ -109,6 +117,7 @@ def kit_options(config: pytest.Config) -> opts.KitOptions:
             insecure=bool(config.getoption(opts.INSECURE)),
             allow=config.getoption(opts.ALLOW),
             observations=config.getoption(opts.OBSERVATIONS),
+            spacing=config.getoption(opts.SPACING),
         )
     except opts.OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -170,7 +179,7 @@ def _start_embedded(
     from contract_tests.target import EMBEDDED, Target, connect, identify
 
     started = embedded.start(tmp_path_factory.mktemp("embedded-tls"))
-    connection = connect(started.url, started.ca_file, recorded, paced=False)
+    connection = connect(started.url, started.ca_file, recorded, spacing=None)
     identity = identify(ArrayClient(connection, started.user))
     found = Target(
         kind=EMBEDDED,
@@ -184,15 +193,14 @@ def _start_embedded(
         control=InProcessControl(started.server.array),
         viewer=started.viewer,
     )
-    found.embedded = started  # type: ignore[attr-defined]
+    found.on_close = started.stop
 
     return found
 
 
 def _stop_embedded(found: Target) -> None:
-    started = getattr(found, "embedded", None)
-    if started is not None:
-        started.stop()
+    if found.on_close is not None:
+        found.on_close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ expected to succeed (200) or to be refused as unsupported (412).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contract_tests.client import OBJECTS, ArrayClient, Basic, Connection, Pacer
@@ -23,9 +24,6 @@ INSTANCE_PATH = f"{OBJECTS}/storages/instance"
 EMBEDDED = "embedded emulator"
 EMULATOR = "emulator"
 ARRAY = "array"
-# Spacing between requests to a target without a control plane, which may be a
-# real array serving other clients: a few requests a second at most.
-ARRAY_SPACING_SECONDS = 0.2
 ARRAY_MAX_SESSIONS = 2
 
 
@@ -57,6 +55,7 @@ class Target:
         backup_supported: whether the support matrix says the backup runs.
         control: the control plane, or None.
         allow: safety classes the user allowed beyond the default ones.
+        on_close: what stops the target when the run ends (the embedded one).
     """
 
     kind: str
@@ -68,6 +67,7 @@ class Target:
     control: Control | None = None
     viewer: Basic | None = None
     allow: frozenset[str] = field(default_factory=frozenset)
+    on_close: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -109,15 +109,21 @@ class Target:
 
 
 def connect(
-    url: str, verify: str | bool, observations: Observations, *, paced: bool
+    url: str, verify: str | bool, observations: Observations, *, spacing: float | None
 ) -> Connection:
-    """A connection to a target; ``paced`` spaces requests and caps sessions."""
+    """A connection to a target.
+
+    Args:
+        spacing: seconds between requests, for a target that may be a real array
+            (the kit then also keeps to two sessions at a time); None for an
+            emulator.
+    """
     return Connection(
         base_url=url,
         verify=verify,
-        pacer=Pacer(ARRAY_SPACING_SECONDS if paced else 0.0),
+        pacer=Pacer(spacing or 0.0),
         observations=observations,
-        max_sessions=ARRAY_MAX_SESSIONS if paced else None,
+        max_sessions=None if spacing is None else ARRAY_MAX_SESSIONS,
     )
 
 
@@ -156,9 +162,8 @@ def probe(options: KitOptions, observations: Observations) -> Target:
     """
     assert options.url and options.user and options.password
     control = probe_control(options.url, options.verify)
-    connection = connect(
-        options.url, options.verify, observations, paced=control is None
-    )
+    spacing = None if control else options.spacing
+    connection = connect(options.url, options.verify, observations, spacing=spacing)
     user = Basic(options.user, options.password)
     identity = identify(ArrayClient(connection, user))
 

@@ -3,6 +3,8 @@ outcome the contract gives it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,8 +18,15 @@ from contract_tests.checks import (
     check_status,
     send_backup,
 )
-from contract_tests.client import ArrayClient, Session
-from contract_tests.contract import LOCK_RULE, ROLE_RULE, BackupCase, expect
+from contract_tests.client import JSON, OCTET_STREAM, ArrayClient, Session
+from contract_tests.contract import (
+    ACCEPT_VARIANTS,
+    CONTENT_TYPE_VARIANTS,
+    LOCK_RULE,
+    ROLE_RULE,
+    BackupCase,
+    expect,
+)
 from contract_tests.secret import Secret
 from contract_tests.strategies import backup_cases
 from contract_tests.suite.conftest import token_kinds
@@ -28,8 +37,6 @@ pytestmark = pytest.mark.sensitive
 
 
 def _password(case: BackupCase) -> str | None:
-    import json
-
     try:
         value = json.loads(case.body or b"")
         return str(value["parameters"]["password"])
@@ -61,6 +68,90 @@ def test_backup__request_space(
     password = _password(case)
     if reply.status == 200 and password is not None:
         check_backup_file(reply, password)
+
+
+# The documented boundaries, sent every run whatever Hypothesis draws.
+BOUNDARY_PASSWORDS: dict[str, object] = {
+    "empty": "",
+    "5 characters": "Abc1!",
+    "6 characters": "Abc12!",
+    "255 characters": "a1~" * 85,
+    "256 characters": "a1~" * 85 + "Z",
+    "300 characters": "x" * 300,
+    "space inside": "Abc 12!",
+    "non-ASCII": "Abcdé12",
+    "control character": "Abc\t12!",
+    "DEL": "Abc\x7f12!",
+    "JSON number": 123456,
+    "JSON null": None,
+    "JSON list": ["Abc12!"],
+}
+
+
+@pytest.mark.parametrize("password", BOUNDARY_PASSWORDS.values(), ids=BOUNDARY_PASSWORDS)
+def test_backup__password_boundaries(
+    password: object, array_target: Target, module_client: ArrayClient,
+    live_session: Session,
+) -> None:
+    """Passwords at and past the documented limits get the contract's outcome."""
+    body = json.dumps({"parameters": {"password": password}}).encode()
+    case = BackupCase("valid", OCTET_STREAM, JSON, body)
+
+    reply = send_backup(
+        module_client, auth=live_session.auth, body=body, probe="backup.boundary"
+    )
+
+    check_against(
+        reply,
+        expect(case, supported=array_target.backup_supported),
+        ordered=array_target.is_emulator,
+    )
+
+
+@pytest.mark.parametrize("accept", ACCEPT_VARIANTS, ids=str)
+def test_backup__accept_variants(
+    accept: str | None,
+    array_target: Target,
+    module_client: ArrayClient,
+    live_session: Session,
+) -> None:
+    """Each listed Accept value gets 406 exactly when it refuses the backup file."""
+    body = backup_body(array_target.backup_password.reveal())
+    case = BackupCase("valid", accept, JSON, body)
+
+    reply = send_backup(
+        module_client, auth=live_session.auth, body=body, accept=accept,
+        probe="backup.accept",
+    )
+
+    check_against(
+        reply,
+        expect(case, supported=array_target.backup_supported),
+        ordered=array_target.is_emulator,
+    )
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPE_VARIANTS, ids=str)
+def test_backup__content_type_variants(
+    content_type: str | None,
+    array_target: Target,
+    module_client: ArrayClient,
+    live_session: Session,
+) -> None:
+    """Each listed Content-Type gets 415 exactly when it is not JSON."""
+    body = backup_body(array_target.backup_password.reveal())
+    case = BackupCase("valid", OCTET_STREAM, content_type, body)
+
+    reply = send_backup(
+        module_client, auth=live_session.auth, body=body, content_type=content_type,
+        probe="backup.content type",
+    )
+
+    check_against(
+        reply,
+        expect(case, supported=array_target.backup_supported),
+        ordered=array_target.is_emulator,
+    )
 
 
 def test_backup__valid_request(
