@@ -22,6 +22,7 @@ from contract_tests.client import (
 )
 from contract_tests.contract import (
     BODY_RULE,
+    SUPPORT_RULE,
     BackupCase,
     Expectation,
     Fault,
@@ -42,6 +43,7 @@ HEADERS_RULE = (
 )
 LENGTH_RULE = "Content-Length is the size of the backup data in bytes"
 MALFORMED_TOKEN = "Session not-a-token"
+MICROCODE_STATUS = 412
 
 
 def mime(content_type: str | None) -> str:
@@ -103,8 +105,9 @@ def check_backup_file(reply: Reply, password: str) -> None:
     """
     headers = reply.headers
     disposition = headers.get("Content-Disposition", "")
-    if mime(headers.get("Content-Type")) != OCTET_STREAM or not disposition.lower(
-    ).startswith("attachment"):
+    if mime(
+        headers.get("Content-Type")
+    ) != OCTET_STREAM or not disposition.lower().startswith("attachment"):
         raise f.BackupHeadersWrong(
             rule=HEADERS_RULE,
             expected="application/octet-stream, attachment",
@@ -163,9 +166,10 @@ def shown_backup_body(body: bytes | None) -> str | None:
         return body.decode("utf-8", "backslashreplace")
 
     parameters = value.get("parameters") if isinstance(value, dict) else None
-    if isinstance(parameters, dict) and password_problem(
-        parameters.get("password")
-    ) is None:
+    if (
+        isinstance(parameters, dict)
+        and password_problem(parameters.get("password")) is None
+    ):
         shown = {**value, "parameters": {**parameters, "password": "PASSWORD"}}
         text = json.dumps(shown)
 
@@ -244,6 +248,14 @@ def _raise_for(reply: Reply, expectation: Expectation, *, ordered: bool) -> None
         raise f.ChecksOutOfOrder(
             rule="checks run in order: 401, 406/415, 403, 400, 412/409 (DESIGN.md)",
             expected=f"{expectation.first} for {faults[0].name}",
+            actual=reply.describe(),
+            curl=reply.curl,
+        )
+
+    if not faults and reply.status == MICROCODE_STATUS:
+        raise f.MicrocodeSupportMismatch(
+            rule=SUPPORT_RULE,
+            expected=f"{expectation.success}: the support matrix lists this array",
             actual=reply.describe(),
             curl=reply.curl,
         )

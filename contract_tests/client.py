@@ -207,7 +207,9 @@ class ArrayClient:
             method=method,
             path=path,
             auth=shown_auth,
-            headers=tuple((n, v) for n, v in sent_headers.items() if n in SHOWN_HEADERS),
+            headers=tuple(
+                (n, v) for n, v in sent_headers.items() if n in SHOWN_HEADERS
+            ),
             body=shown_body if shown_body is not None else _shown(body),
         )
         self.connection.pacer.wait()
@@ -282,7 +284,9 @@ class ArrayClient:
 
     # -- locks and jobs ------------------------------------------------------------
 
-    def lock(self, session: Session, *, wait_time: int = 0, probe: str = "lock") -> Reply:
+    def lock(
+        self, session: Session, *, wait_time: int = 0, probe: str = "lock"
+    ) -> Reply:
         """Ask for the resource lock; a finished, succeeded job means it is held."""
         body = json.dumps({"parameters": {"waitTime": wait_time}}).encode()
         reply = self._invoke(LOCK, session, body, probe)

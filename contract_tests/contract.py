@@ -30,8 +30,7 @@ PASSWORD_RULE = (
     "digit or one of the documented symbols (0x21-0x7E)"
 )
 BODY_RULE = (
-    'the body is {"parameters": {"password": ...}} with no other attribute, '
-    "else 400"
+    'the body is {"parameters": {"password": ...}} with no other attribute, else 400'
 )
 ACCEPT_RULE = "an Accept that admits no application/octet-stream gets 406"
 CONTENT_TYPE_RULE = "a body whose Content-Type is not JSON gets 415"
@@ -159,7 +158,9 @@ def body_fault(body: bytes | None) -> Fault | None:
     assert isinstance(value, dict)
     problem = password_problem(value["parameters"]["password"])
     if problem is not None:
-        return Fault(f"password: {problem}", 400, PASSWORD_RULE, f.PasswordRuleNotEnforced)
+        return Fault(
+            f"password: {problem}", 400, PASSWORD_RULE, f.PasswordRuleNotEnforced
+        )
 
     return None
 

@@ -96,7 +96,9 @@ class HttpControl:
     def microcode(self) -> str:
         """The emulated microcode, from the control plane's state."""
         response = requests.get(
-            self.base_url + STATE_PATH, verify=self.verify, timeout=PROBE_TIMEOUT_SECONDS
+            self.base_url + STATE_PATH,
+            verify=self.verify,
+            timeout=PROBE_TIMEOUT_SECONDS,
         )
         state = response.json()
 

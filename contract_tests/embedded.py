@@ -51,6 +51,7 @@ def start(tls_dir: Path, profile: str = PROFILE) -> Embedded:
     from emulator.server import serve_in_thread
 
     server = serve_in_thread(profile, tls_dir=tls_dir, host=HOST, port=0)
+    assert server.tls is not None, "serve_in_thread serves TLS when given tls_dir"
     users = list(server.array.profile.users)
     backup_users = [u for u in users if BACKUP_ROLE in u.roles and not u.administrator]
     viewers = [u for u in users if BACKUP_ROLE not in u.roles]

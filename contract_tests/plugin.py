@@ -88,7 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     slow = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
     settings.register_profile(
-        DEV_PROFILE, max_examples=DEV_EXAMPLES, deadline=None, suppress_health_check=slow
+        DEV_PROFILE,
+        max_examples=DEV_EXAMPLES,
+        deadline=None,
+        suppress_health_check=slow,
     )
     settings.register_profile(
         CI_PROFILE,

@@ -13,7 +13,7 @@ import shlex
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import TypedDict, cast
 
 # Shell variables a curl line uses where the request held a secret.
 TOKEN_VARIABLE = "${TOKEN}"
@@ -152,9 +152,7 @@ def load(path: Path) -> ObservationsFile:
     if not isinstance(content, dict) or content.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: not an observations file of format {FORMAT_VERSION}")
 
-    observations: ObservationsFile = content
-
-    return observations
+    return cast(ObservationsFile, content)
 
 
 @dataclass(frozen=True)

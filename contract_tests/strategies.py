@@ -37,7 +37,7 @@ def _with_intruder(intruders: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 def invalid_passwords() -> st.SearchStrategy[object]:
     """Passwords outside the documented rules: length, characters, JSON type."""
-    non_ascii = st.characters(min_codepoint=0x80, exclude_categories=("Cs",))
+    non_ascii = st.characters(min_codepoint=0x80, exclude_categories=["Cs"])
     control = st.characters(max_codepoint=0x1F) | st.just("\x7f")
     text = st.text(alphabet=BACKUP_ALPHABET)
 

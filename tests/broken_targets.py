@@ -45,7 +45,10 @@ def _json_reply(
     data = json.dumps(body).encode()
     start_response(
         status,
-        [("Content-Type", "application/json;charset=UTF-8"), ("Content-Length", str(len(data)))],
+        [
+            ("Content-Type", "application/json;charset=UTF-8"),
+            ("Content-Length", str(len(data))),
+        ],
     )
 
     return [data]
@@ -57,14 +60,18 @@ class Middleware:
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         return self.app(environ, start_response)
 
 
 class AcceptsFiveLetterPassword(Middleware):
     """Takes a five-character backup password (pads it before the emulator sees it)."""
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         if _is(environ, "POST", BACKUP_SUFFIX):
             body = _read_body(environ)
             try:
@@ -83,7 +90,9 @@ class AcceptsFiveLetterPassword(Middleware):
 class DropsContentDisposition(Middleware):
     """Sends the backup file without its Content-Disposition header."""
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         def start(status: str, headers: Headers, *args: Any) -> Any:
             kept = [(n, v) for n, v in headers if n.lower() != "content-disposition"]
             return start_response(status, kept, *args)
@@ -94,7 +103,9 @@ class DropsContentDisposition(Middleware):
 class ServesJsonOnlyAccept(Middleware):
     """Answers a backup whatever its Accept says (200 to a JSON-only Accept)."""
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         if _is(environ, "POST", BACKUP_SUFFIX):
             environ["HTTP_ACCEPT"] = OCTET_STREAM
 
@@ -104,7 +115,9 @@ class ServesJsonOnlyAccept(Middleware):
 class KeepsDiscardedToken(Middleware):
     """Answers a session's discard with 200 but leaves the session alive."""
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
         if environ.get("REQUEST_METHOD") == "DELETE" and SESSIONS_MARK in path:
             session_id = path.rstrip("/").rsplit("/", 1)[-1]
@@ -116,7 +129,9 @@ class KeepsDiscardedToken(Middleware):
 class IgnoresLock(Middleware):
     """Answers the lock service with a succeeded job but never takes the lock."""
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         if _is(environ, "POST", LOCK_SUFFIX):
             job = {"jobId": 1, "status": "Completed", "state": "Succeeded"}
             return _json_reply(start_response, "202 Accepted", job)
@@ -127,7 +142,9 @@ class IgnoresLock(Middleware):
 class LeaksPassword(Middleware):
     """Appends the backup password to the backup file."""
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         if not _is(environ, "POST", BACKUP_SUFFIX):
             return self.app(environ, start_response)
 
@@ -146,8 +163,12 @@ class LeaksPassword(Middleware):
         data = b"".join(self.app(environ, start))
         if captured["status"].startswith("200"):
             data += password
-        headers = [(n, v) for n, v in captured["headers"] if n.lower() != "content-length"]
-        start_response(captured["status"], [*headers, ("Content-Length", str(len(data)))])
+        headers = [
+            (n, v) for n, v in captured["headers"] if n.lower() != "content-length"
+        ]
+        start_response(
+            captured["status"], [*headers, ("Content-Length", str(len(data)))]
+        )
 
         return [data]
 
@@ -155,7 +176,9 @@ class LeaksPassword(Middleware):
 class HtmlErrors(Middleware):
     """Renders every error as an HTML page instead of the array's error object."""
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         captured: dict[str, Any] = {}
 
         def start(status: str, headers: Headers, *args: Any) -> Any:
@@ -167,9 +190,14 @@ class HtmlErrors(Middleware):
         if int(status.split()[0]) >= 400:
             data = f"<html><body><h1>{status}</h1></body></html>".encode()
             headers = [
-                (n, v) for n, v in headers if n.lower() not in ("content-type", "content-length")
+                (n, v)
+                for n, v in headers
+                if n.lower() not in ("content-type", "content-length")
             ]
-            headers += [("Content-Type", "text/html"), ("Content-Length", str(len(data)))]
+            headers += [
+                ("Content-Type", "text/html"),
+                ("Content-Length", str(len(data))),
+            ]
         start_response(status, headers)
 
         return [data]
@@ -180,7 +208,9 @@ class ReportsNewerMicrocode(Middleware):
 
     claimed = "88-08-00/00"
 
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         if not str(environ.get("PATH_INFO", "")).endswith("/storages/instance"):
             return self.app(environ, start_response)
 
@@ -195,7 +225,11 @@ class ReportsNewerMicrocode(Middleware):
             detail = json.loads(data)
             detail["dkcMicroVersion"] = self.claimed
             data = json.dumps(detail).encode()
-        headers = [(n, v) for n, v in captured["headers"] if n.lower() != "content-length"]
-        start_response(captured["status"], [*headers, ("Content-Length", str(len(data)))])
+        headers = [
+            (n, v) for n, v in captured["headers"] if n.lower() != "content-length"
+        ]
+        start_response(
+            captured["status"], [*headers, ("Content-Length", str(len(data)))]
+        )
 
         return [data]

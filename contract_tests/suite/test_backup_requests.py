@@ -25,13 +25,13 @@ from contract_tests.contract import (
     LOCK_RULE,
     ROLE_RULE,
     BackupCase,
+    TokenKind,
     expect,
 )
 from contract_tests.secret import Secret
 from contract_tests.strategies import backup_cases
 from contract_tests.suite.conftest import token_kinds
 from contract_tests.target import Target
-from contract_tests.contract import TokenKind
 
 pytestmark = pytest.mark.sensitive
 
@@ -88,9 +88,13 @@ BOUNDARY_PASSWORDS: dict[str, object] = {
 }
 
 
-@pytest.mark.parametrize("password", BOUNDARY_PASSWORDS.values(), ids=BOUNDARY_PASSWORDS)
+@pytest.mark.parametrize(
+    "password", BOUNDARY_PASSWORDS.values(), ids=BOUNDARY_PASSWORDS
+)
 def test_backup__password_boundaries(
-    password: object, array_target: Target, module_client: ArrayClient,
+    password: object,
+    array_target: Target,
+    module_client: ArrayClient,
     live_session: Session,
 ) -> None:
     """Passwords at and past the documented limits get the contract's outcome."""
@@ -120,7 +124,10 @@ def test_backup__accept_variants(
     case = BackupCase("valid", accept, JSON, body)
 
     reply = send_backup(
-        module_client, auth=live_session.auth, body=body, accept=accept,
+        module_client,
+        auth=live_session.auth,
+        body=body,
+        accept=accept,
         probe="backup.accept",
     )
 
@@ -143,7 +150,10 @@ def test_backup__content_type_variants(
     case = BackupCase("valid", OCTET_STREAM, content_type, body)
 
     reply = send_backup(
-        module_client, auth=live_session.auth, body=body, content_type=content_type,
+        module_client,
+        auth=live_session.auth,
+        body=body,
+        content_type=content_type,
         probe="backup.content type",
     )
 
@@ -154,9 +164,7 @@ def test_backup__content_type_variants(
     )
 
 
-def test_backup__valid_request(
-    array_target: Target, array_client: ArrayClient
-) -> None:
+def test_backup__valid_request(array_target: Target, array_client: ArrayClient) -> None:
     """The documented request backs up, or gets 412 where the matrix says so."""
     session = array_client.open_session()
     password = array_target.backup_password.reveal()
@@ -231,7 +239,9 @@ def test_backup__counts_in_num_of_backups(
 
     after = key_backups(array_client, session)
 
-    wrong = {k: (before[k], after.get(k)) for k in before if after.get(k) != before[k] + 1}
+    wrong = {
+        k: (before[k], after.get(k)) for k in before if after.get(k) != before[k] + 1
+    }
     if wrong:
         raise f.BackupCountWrong(
             rule="each successful backup adds one to every key's numOfBackups",

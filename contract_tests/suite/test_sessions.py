@@ -49,7 +49,9 @@ def test_session__wrong_password_refused(
 ) -> None:
     """Generating a session with a wrong password is 401 with a Basic challenge."""
     auth = Basic(array_target.user.user, WRONG_PASSWORD)
-    reply = array_client.send("POST", SESSIONS, probe="session.wrong password", auth=auth)
+    reply = array_client.send(
+        "POST", SESSIONS, probe="session.wrong password", auth=auth
+    )
 
     check_status(
         reply,
@@ -71,7 +73,9 @@ def test_session__expired_token_refused(
     array_target.control.expire_session(session.session_id)
     session.open = False
 
-    reply = array_client.send("GET", INSTANCE_PATH, probe="expired token", auth=session.auth)
+    reply = array_client.send(
+        "GET", INSTANCE_PATH, probe="expired token", auth=session.auth
+    )
 
     check_status(
         reply,
