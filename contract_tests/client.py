@@ -159,6 +159,7 @@ class Connection:
     observations: Observations
     max_sessions: int | None
     http: requests.Session = field(default_factory=requests.Session)
+    open_sessions: set[int] = field(default_factory=set)
 
 
 class ArrayClient:
@@ -251,7 +252,7 @@ class ArrayClient:
             AssertionError: the target refused to open it.
         """
         limit = self.connection.max_sessions
-        if limit is not None and len(self.open_sessions()) >= limit:
+        if limit is not None and len(self.connection.open_sessions) >= limit:
             raise KitLimitReached(f"the kit opens at most {limit} sessions at a time")
 
         reply = self.send("POST", SESSIONS, probe=probe, auth=self.credentials)
@@ -261,6 +262,7 @@ class ArrayClient:
 
         session = Session(int(body["sessionId"]), Secret(str(body["token"])))
         self.sessions.append(session)
+        self.connection.open_sessions.add(session.session_id)
 
         return session
 
@@ -277,10 +279,15 @@ class ArrayClient:
             auth=session.auth,
         )
         if reply.status == 200:
-            session.open = False
-            session.holds_lock = False
+            self.forget(session)
 
         return reply
+
+    def forget(self, session: Session) -> None:
+        """Stop tracking a session that ended (discarded or expired)."""
+        session.open = False
+        session.holds_lock = False
+        self.connection.open_sessions.discard(session.session_id)
 
     # -- locks and jobs ------------------------------------------------------------
 

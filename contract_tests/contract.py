@@ -184,8 +184,17 @@ def has_body(body: bytes | None) -> bool:
     return body is not None and len(body) > 0
 
 
-def expect(case: BackupCase, *, supported: bool) -> Expectation:
-    """The faults of a backup request in the order of checks, and its success."""
+def expect(
+    case: BackupCase, *, supported: bool, role: bool = True, locked: bool = False
+) -> Expectation:
+    """The faults of a backup request in the order of checks, and its success.
+
+    Args:
+        case: the request.
+        supported: whether the support matrix lists the array.
+        role: whether the caller has the backup role.
+        locked: whether a REST resource lock is held on the array.
+    """
     faults: list[Fault] = []
     if case.token != "valid":
         name = f"token {case.token}"
@@ -197,10 +206,14 @@ def expect(case: BackupCase, *, supported: bool) -> Expectation:
     if has_body(case.body) and not CONTENT_TYPE_VARIANTS[case.content_type]:
         name = f"Content-Type {case.content_type}"
         faults.append(Fault(name, 415, CONTENT_TYPE_RULE, f.ContentTypeNotChecked))
+    if not role:
+        faults.append(Fault("role", 403, ROLE_RULE, f.RoleNotEnforced))
     invalid = body_fault(case.body)
     if invalid is not None:
         faults.append(invalid)
     if not supported:
         faults.append(Fault("microcode", 412, SUPPORT_RULE, f.MicrocodeSupportMismatch))
+    if locked:
+        faults.append(Fault("lock held", 409, LOCK_RULE, f.LockNotHonoured))
 
     return Expectation(tuple(faults), 200)

@@ -74,3 +74,15 @@ def open_backup_file(data: bytes, password: str) -> int:
     from emulator.backup_file import open_backup
 
     return len(open_backup(data, password))
+
+
+def opens_with(data: bytes, password: str) -> bool:
+    """Whether a backup file the embedded emulator wrote opens with ``password``."""
+    from emulator.backup_file import BackupFileError
+
+    try:
+        open_backup_file(data, password)
+    except BackupFileError:
+        return False
+
+    return True

@@ -42,7 +42,7 @@ def tokens(
     if array_target.control is not None:
         expired = module_client.open_session(probe="fixture.session")
         array_target.control.expire_session(expired.session_id)
-        expired.open = False
+        module_client.forget(expired)
         found["expired"] = expired.token
 
     return found

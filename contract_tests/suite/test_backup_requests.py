@@ -202,13 +202,13 @@ def test_backup__refused_while_own_lock_held(
 
 
 def test_backup__refused_while_other_lock_held(
-    array_target: Target, array_client: ArrayClient
+    array_target: Target, array_client: ArrayClient, live_session: Session
 ) -> None:
     """A backup while another session holds the lock is refused with 409."""
-    holder, caller = array_client.open_session(), array_client.open_session()
+    holder = array_client.open_session()
     array_client.lock(holder)
 
-    _refused_while_locked(array_client, array_target, caller, LOCK_RULE)
+    _refused_while_locked(array_client, array_target, live_session, LOCK_RULE)
 
 
 def test_backup__role_required(array_target: Target) -> None:

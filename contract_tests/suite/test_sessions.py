@@ -6,7 +6,7 @@ import pytest
 
 from contract_tests import failures as f
 from contract_tests.checks import check_status
-from contract_tests.client import SESSIONS, ArrayClient, Basic
+from contract_tests.client import SESSIONS, ArrayClient, Basic, Reply, Session
 from contract_tests.secret import Secret
 from contract_tests.target import INSTANCE_PATH, Target
 
@@ -71,7 +71,7 @@ def test_session__expired_token_refused(
     assert array_target.control is not None
     session = array_client.open_session()
     array_target.control.expire_session(session.session_id)
-    session.open = False
+    array_client.forget(session)
 
     reply = array_client.send(
         "GET", INSTANCE_PATH, probe="expired token", auth=session.auth
@@ -83,3 +83,38 @@ def test_session__expired_token_refused(
         rule="an expired session's token gets 401",
         violation=f.ExpiredTokenAccepted,
     )
+
+
+SESSION_CAP = 64
+
+
+@pytest.mark.edge_case
+def test_session__cap_holds(array_target: Target) -> None:
+    """Past the documented 64 sessions the array answers 503 with Retry-After."""
+    client = array_target.client()
+    try:
+        replies = [
+            client.send("POST", SESSIONS, probe="session.cap", auth=client.credentials)
+            for _ in range(SESSION_CAP + 1)
+        ]
+        _discard_all(client, replies)
+    finally:
+        client.close()
+
+    refused = [r for r in replies if r.status == 503]
+    if not refused:
+        raise f.SessionCapNotEnforced(
+            rule="at most 64 sessions per storage system; past that 503",
+            expected=f"a 503 within {SESSION_CAP + 1} new sessions",
+            actual="every session was opened",
+        )
+    check_status(refused[0], [503], rule="past the cap: 503")
+    assert refused[0].headers.get("Retry-After"), "a 503 past the cap says when"
+
+
+def _discard_all(client: ArrayClient, replies: list[Reply]) -> None:
+    for reply in replies:
+        if reply.status == 200:
+            body = reply.json
+            session = Session(int(body["sessionId"]), Secret(str(body["token"])))
+            client.discard(session, probe="session.cap discard")
