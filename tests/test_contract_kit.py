@@ -18,10 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import broken_targets as broken
 import pytest
 
+from emulator.control.plane import ControlSettings
 from emulator.server import EmulatorServer, create_app
+from tests import broken_targets as broken
 
 USER = "secadmin"
 PASSWORD = "secadmin-pass"
@@ -78,8 +79,11 @@ def serve() -> Iterator[Callable[..., EmulatorServer]]:
     def start(
         middleware: Callable[[broken.WsgiApp], broken.WsgiApp] | None = None,
         profile: Any = None,
+        control: bool = False,
     ) -> EmulatorServer:
-        app = create_app(profile)
+        # A black box by default: no control plane, as on a real array.
+        settings = ControlSettings(enabled=control)
+        app = create_app(profile, control_settings=settings)
         if middleware is not None:
             app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
         server = EmulatorServer(app).start()
