@@ -62,3 +62,33 @@ wheel-check: $(STAMP)
 	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/python -c "from emulator.server import create_app; create_app('vsp-g900-old')"
 	rm -rf build dist $(VENV)-wheel
 	@echo "wheel-check: the installed wheel finds its fixtures"
+
+# Benchmarks: never part of `make test`. wrk comes from Debian, Prism from npm into
+# bench/.node, moto and py-spy from PyPI (the `bench` extra).
+NODE_DIR := bench/.node
+PRISM := $(NODE_DIR)/node_modules/.bin/prism
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+$(PRISM):
+	mkdir -p $(NODE_DIR)
+	npm install --prefix $(NODE_DIR) --no-audit --no-fund --silent @stoplight/prism-cli@5
+
+.PHONY: bench-tools
+bench-tools: $(BENCH_STAMP) $(PRISM)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+.PHONY: bench
+bench: bench-tools
+	@if [ -f bench/results/latest.json ]; then \
+		cp bench/results/latest.json bench/results/previous.json; fi
+	$(BIN)/python bench/run.py
+
+# Compare the latest run with a saved one: make bench-compare [SAVED=file].
+SAVED ?= bench/results/previous.json
+.PHONY: bench-compare
+bench-compare: $(STAMP)
+	$(BIN)/python bench/compare.py $(SAVED) bench/results/latest.json

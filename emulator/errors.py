@@ -204,3 +204,21 @@ class InjectedFault(ArrayError):
     """The answer of a fault rule that names no situation of the catalogue."""
 
     situation = "injected_fault"
+
+
+class RequestUnreadable(ArrayError):
+    """The HTTP layer could not read the request (request line, headers, coding)."""
+
+    situation = "request_unreadable"
+
+
+class RequestLineTooLong(ArrayError):
+    """The request line passes the server's limit."""
+
+    situation = "request_line_too_long"
+
+
+class RequestHeadTooLarge(ArrayError):
+    """The request's headers pass the server's limit."""
+
+    situation = "request_head_too_large"

@@ -14,14 +14,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cheroot import wsgi
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator import api, control
 from emulator.model.array import Array
 from emulator.model.clock import Clock
 from emulator.profile import Profile, load_profile
 from emulator.tls import TlsFiles, ensure_certificates, server_context
+from emulator.wsgi_server import ServerTls, make_server
 
 logger = logging.getLogger(__name__)
 
@@ -78,33 +79,11 @@ def array_of(app: Flask) -> Array:
     return array
 
 
-class RequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler with an empty Server header and logging without queries.
-
-    The array sends an empty ``Server`` header (observed on a real array). Access
-    lines leave out the query string, where a careless client might put a secret.
-    """
-
-    def version_string(self) -> str:
-        return ""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = self.path.split("?", 1)[0]
-        logger.debug(
-            "emulator.http_request",
-            extra={
-                "emulator.method": self.command,
-                "emulator.path": path,
-                "emulator.status": str(code),
-            },
-        )
-
-    def log_error(self, format: str, *args: Any) -> None:
-        logger.debug("emulator.http_error", extra={"emulator.detail": format % args})
-
-
 class EmulatorServer:
     """Serve an app on a port in a background thread.
+
+    The server is cheroot (``emulator.wsgi_server``): a pool of worker threads,
+    keep-alive connections, TLS from the profile's versions.
 
     Args:
         app: the WSGI app (usually from ``create_app``).
@@ -123,37 +102,41 @@ class EmulatorServer:
     ) -> None:
         self.app = app
         self.tls = tls
-        context = None
-        if tls is not None:
-            versions = array_of(app).profile.section("tls")
-            context = server_context(
-                tls.cert,
-                tls.key,
-                min_version=str(versions["min_version"]),
-                max_version=str(versions["max_version"]),
-            )
-        self._server: BaseWSGIServer = make_server(
+        limits = array_of(app).profile.section("limits")
+        self._server: wsgi.Server = make_server(
+            app,
             host,
             port,
-            app,
-            threaded=True,
-            request_handler=RequestHandler,
-            ssl_context=context,
+            tls=self._server_tls(),
+            body_limit=int(limits["max_upload_bytes"]),
         )
-        self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="emulator-server", daemon=True
+            target=self._server.serve, name="emulator-server", daemon=True
         )
+
+    def _server_tls(self) -> ServerTls | None:
+        if self.tls is None:
+            return None
+
+        versions = self.array.profile.section("tls")
+        context = server_context(
+            self.tls.cert,
+            self.tls.key,
+            min_version=str(versions["min_version"]),
+            max_version=str(versions["max_version"]),
+        )
+
+        return ServerTls(context, self.tls.cert, self.tls.key)
 
     @property
     def port(self) -> int:
         """The port the server bound."""
-        return int(self._server.server_port)
+        return int(self._server.bind_addr[1])
 
     @property
     def host(self) -> str:
         """The address the server bound."""
-        return str(self._server.server_address[0])
+        return str(self._server.bind_addr[0])
 
     @property
     def url(self) -> str:
@@ -177,8 +160,7 @@ class EmulatorServer:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         self._thread.join(timeout=5)
 
     def __enter__(self) -> EmulatorServer:

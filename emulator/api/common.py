@@ -199,7 +199,8 @@ def json_body() -> object:
 
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError also covers an integer longer than Python will convert.
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         reason = type(exc).__name__
         if isinstance(exc, json.JSONDecodeError):
             reason = f"{exc.msg} at line {exc.lineno} column {exc.colno}"

@@ -90,7 +90,7 @@ def _max_wait() -> float | None:
 @operation()
 def get_job(principal: Principal, job_id: str) -> Response:
     """One job of the caller's user; other users' jobs are not found."""
-    if not job_id.isdigit() or len(job_id) > 18:
+    if not (job_id.isascii() and job_id.isdigit()) or len(job_id) > 18:
         raise NotFound(object=f"jobs/{job_id}")
 
     job, status = array().read_job(principal, int(job_id))

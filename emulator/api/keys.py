@@ -54,7 +54,10 @@ def key_object(key: Key) -> dict[str, Any]:
 
 
 def _key_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 4 or int(text) > MAX_KEY_ID:
+    if not (text.isascii() and text.isdigit()) or len(text) > 4:
+        raise NotFound(object=f"encryption-keys/{text}")
+
+    if int(text) > MAX_KEY_ID:
         raise NotFound(object=f"encryption-keys/{text}")
 
     return int(text)

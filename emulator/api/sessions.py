@@ -37,7 +37,7 @@ def session_object(session: Session) -> dict[str, Any]:
 
 
 def _session_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise NotFound(object=f"sessions/{text}")
 
     return int(text)

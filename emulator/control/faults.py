@@ -337,7 +337,8 @@ class FaultInjector:
 
 def _drop(environ: dict[str, Any]) -> None:
     """Close the client's connection, then end the request without an answer."""
-    connection = environ.get("werkzeug.socket")
+    # cheroot (emulator.wsgi_server) and Werkzeug each hand over the socket.
+    connection = environ.get("emulator.socket") or environ.get("werkzeug.socket")
     if isinstance(connection, socket.socket):
         with contextlib.suppress(OSError):
             connection.shutdown(socket.SHUT_RDWR)

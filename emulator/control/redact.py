@@ -93,8 +93,8 @@ def redact_body(
 def _redacted_json(raw: bytes, passwords: Collection[str]) -> str:
     try:
         parsed = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        # Unparsable JSON may still hold a password: keep only its size.
+        return json.dumps(_redact_value(parsed, passwords), separators=(",", ":"))
+    except (ValueError, RecursionError):
+        # Unparsable JSON (bad UTF-8, bad syntax, too deep, an integer longer than
+        # Python converts) may still hold a password: keep only its size.
         return f"<{len(raw)} bytes of malformed JSON, not recorded>"
-
-    return json.dumps(_redact_value(parsed, passwords), separators=(",", ":"))

@@ -1,0 +1,1 @@
+"""Robustness tests: load, hostile input, faults and secrets."""
