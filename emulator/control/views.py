@@ -28,7 +28,7 @@ from emulator.errors import (
 )
 from emulator.model.array import RequestInfo
 from emulator.model.sessions import Principal, Session
-from emulator.profile import Profile, ProfileError, load_profile, parse_profile
+from emulator.profile import Profile, ProfileError, User, load_profile, parse_profile
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +334,7 @@ def hold_lock() -> Response:
     return reply({"sessionId": session.session_id, "user": user.name})
 
 
-def _holder_user(name: object) -> Any:
+def _holder_user(name: object) -> User:
     users = array().profile.users
     if name is None:
         name = (
