@@ -18,10 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import broken_targets as broken
 import pytest
 
+from emulator.control import ControlSettings
 from emulator.server import EmulatorServer, create_app
+from tests import broken_targets as broken
 
 USER = "secadmin"
 PASSWORD = "secadmin-pass"
@@ -79,7 +80,8 @@ def serve() -> Iterator[Callable[..., EmulatorServer]]:
         middleware: Callable[[broken.WsgiApp], broken.WsgiApp] | None = None,
         profile: Any = None,
     ) -> EmulatorServer:
-        app = create_app(profile)
+        # A black box: no control plane, as on a real array.
+        app = create_app(profile, control_settings=ControlSettings(enabled=False))
         if middleware is not None:
             app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
         server = EmulatorServer(app).start()
