@@ -28,7 +28,7 @@ test: $(STAMP)
 $(CINDER_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(CINDER_VENV)
 	$(CINDER_VENV)/bin/pip install --quiet --upgrade pip
-	$(CINDER_VENV)/bin/pip install --quiet -e . pytest cinder
+	$(CINDER_VENV)/bin/pip install --quiet -e . pytest hypothesis cinder
 	touch $(CINDER_STAMP)
 
 .PHONY: test-cinder

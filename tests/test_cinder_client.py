@@ -232,3 +232,22 @@ def test_cinder__careful_run_has_no_finding(
     )
 
     assert array_emulator.conformance()["findings"] == []
+
+
+def test_cinder__report_on_its_own_habits(
+    cinder_client: Any, array_emulator: ArrayEmulator
+) -> None:
+    """cinder keeps its session and retries busy answers on its own interval.
+
+    A driver keeps one session for its whole life, and its retry interval
+    (``hitachi_exec_retry_interval``, 5 s by default, shortened here) does not
+    read Retry-After: the report says so.
+    """
+    array_emulator.control.add_fault(
+        path="*/sessions/*", situation="server_busy", retry_after=1, times=1
+    )
+    cinder_client.get_session(cinder_client.get_my_session().id)
+
+    rules = {f["rule"] for f in array_emulator.conformance()["findings"]}
+
+    assert rules == {"discard-sessions", "retry-after"}

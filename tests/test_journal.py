@@ -105,6 +105,7 @@ def test_journal__secrets_redacted(array_emulator: ArrayEmulator) -> None:
     )
     user.call("GET", f"{OBJECTS}/storages?password=hunter2hunter2&x=1")
     user.call("GET", f"{OBJECTS}/storages?name=secadmin-pass")
+    user.call("GET", f"{OBJECTS}/sessions/secadmin-pass")
     material = array_emulator.server.array.keys[0].material.hex()
 
     journal = array_emulator.control.journal()
@@ -116,7 +117,8 @@ def test_journal__secrets_redacted(array_emulator: ArrayEmulator) -> None:
     assert journal[1]["body"] == '{"parameters":{"password":"***"}}'
     assert "not recorded" in journal[2]["body"]
     assert journal[3]["query"] == "password=***&x=1"
-    assert [e["secretInUrl"] for e in journal[3:]] == [True, True]
+    assert journal[5]["path"] == f"{OBJECTS}/sessions/***"
+    assert [e["secretInUrl"] for e in journal[3:]] == [True, True, True]
 
 
 def test_journal__dead_token_keeps_its_user(array_emulator: ArrayEmulator) -> None:

@@ -35,7 +35,7 @@ def install(app: Flask, settings: ControlSettings | None = None) -> None:
     app.extensions["control"] = plane
     app.register_blueprint(views.bp, url_prefix=CONTROL_PREFIX)
     app.before_request(answer_fault)
-    injector = FaultInjector(app.wsgi_app, array, plane.faults)
+    injector = FaultInjector(app.wsgi_app, plane.faults)
     app.wsgi_app = JournalRecorder(  # type: ignore[method-assign]
         injector, array, plane.journal
     )

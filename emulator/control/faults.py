@@ -36,7 +36,6 @@ from emulator.errors import (
     MissingParameter,
     UnknownAttribute,
 )
-from emulator.model.array import Array
 from emulator.profile import message_catalogue
 
 logger = logging.getLogger(__name__)
@@ -306,9 +305,8 @@ def _boolean(value: object, name: str) -> bool:
 class FaultInjector:
     """WSGI middleware: picks the fault rule for a request, waits and drops."""
 
-    def __init__(self, app: WsgiApp, array: Array, table: FaultTable) -> None:
+    def __init__(self, app: WsgiApp, table: FaultTable) -> None:
         self.app = app
-        self.array = array
         self.table = table
 
     def __call__(

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
 
-from emulator.control.redact import redact_body, redact_query
+from emulator.control.redact import redact_body, redact_path, redact_query
 from emulator.model.array import Array
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -162,7 +162,10 @@ class JournalRecorder:
 
     def _begin(self, environ: dict[str, Any]) -> JournalEntry:
         passwords = [user.password for user in self.array.profile.users]
-        query, secret_in_url = redact_query(environ.get("QUERY_STRING", ""), passwords)
+        query, secret_in_query = redact_query(
+            environ.get("QUERY_STRING", ""), passwords
+        )
+        path, secret_in_path = redact_path(str(environ.get("PATH_INFO", "")), passwords)
         raw, size = _read_body(environ, self._body_limit())
         mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         settings = self.array.profile.section("control")
@@ -176,7 +179,7 @@ class JournalRecorder:
             "address": address,
             "client": f"{user or '-'}@{address}",
             "method": str(environ.get("REQUEST_METHOD", "")),
-            "path": str(environ.get("PATH_INFO", "")),
+            "path": path,
             "query": query,
             "auth": auth,
             "user": user,
@@ -187,7 +190,7 @@ class JournalRecorder:
             "userAgent": environ.get("HTTP_USER_AGENT"),
             "body": _body_text(raw, size, mimetype, passwords, settings),
             "bodyBytes": size,
-            "secretInUrl": secret_in_url,
+            "secretInUrl": secret_in_query or secret_in_path,
             "status": None,
             "messageId": None,
             "solutionType": None,

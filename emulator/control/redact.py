@@ -53,6 +53,14 @@ def redact_query(query: str, passwords: Collection[str]) -> tuple[str, bool]:
     return urlencode(cleaned, safe="*"), found
 
 
+def redact_path(path: str, passwords: Collection[str]) -> tuple[str, bool]:
+    """The path with any segment that is a user's password replaced."""
+    segments = path.split("/")
+    cleaned = [REDACTED if s and s in passwords else s for s in segments]
+
+    return "/".join(cleaned), cleaned != segments
+
+
 def _redact_value(value: object, passwords: Collection[str]) -> object:
     if isinstance(value, dict):
         return {

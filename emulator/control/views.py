@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 
 from emulator.api.common import array, integer, json_object, query_integer, reply
 from emulator.control import conformance, state
+from emulator.control.client import TOKEN_HEADER
 from emulator.control.faults import RULE_FIELDS
 from emulator.control.plane import ControlPlane
 from emulator.errors import (
@@ -28,7 +29,7 @@ from emulator.errors import (
 )
 from emulator.model.array import RequestInfo
 from emulator.model.sessions import Principal, Session
-from emulator.profile import Profile, ProfileError, load_profile, parse_profile
+from emulator.profile import Profile, ProfileError, User, load_profile, parse_profile
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +76,7 @@ def check_caller() -> None:
     Raises:
         ControlRefused: a client from elsewhere, or a missing or wrong token.
     """
-    settings = array().profile.section("control")
-    header = str(settings["token_header"])
+    header = TOKEN_HEADER
     expected = plane().settings.token
     if expected is not None:
         given = request.headers.get(header, "")
@@ -334,7 +334,7 @@ def hold_lock() -> Response:
     return reply({"sessionId": session.session_id, "user": user.name})
 
 
-def _holder_user(name: object) -> Any:
+def _holder_user(name: object) -> User:
     users = array().profile.users
     if name is None:
         name = (
