@@ -49,6 +49,11 @@ WORKER_THREADS = 64
 IDLE_CONNECTION_SECONDS = 10
 MAX_HEAD_BYTES = 64 * 1024
 JSON_REPLY_TYPE = "application/json;charset=UTF-8"
+# A refused request's unread body is read and dropped up to this size before the
+# reply, so that a client still sending gets the reply instead of a reset
+# connection; a larger body is not waited for.
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+DRAIN_CHUNK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ class ArrayRequest(cheroot_server.HTTPRequest):
             "Server: ",
         ]
         self.close_connection = True
+        if http_status == BODY_TOO_LARGE_STATUS:
+            _drain(self.conn.rfile, _declared_length(self.inheaders))
         logger.info(
             "emulator.request_unreadable",
             extra={"emulator.status": http_status, "emulator.detail": status},
@@ -132,6 +139,33 @@ class ArrayRequest(cheroot_server.HTTPRequest):
         except OSError:
             # The client is gone; there is no one left to answer.
             return
+
+
+BODY_TOO_LARGE_STATUS = 413
+
+
+def _declared_length(headers: dict[bytes, bytes]) -> int:
+    try:
+        return int(headers.get(b"Content-Length", b"0"))
+    except ValueError:
+        return 0
+
+
+def _drain(stream: Any, declared: int | None) -> None:
+    """Read and drop what is left of a request body, within ``DRAIN_LIMIT_BYTES``."""
+    if declared is not None and declared > DRAIN_LIMIT_BYTES:
+        return
+
+    left = DRAIN_LIMIT_BYTES
+    try:
+        while left > 0:
+            chunk = stream.read(min(DRAIN_CHUNK_BYTES, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+    except (OSError, ValueError):
+        # A client that vanished or a malformed chunked body: nothing to save.
+        return
 
 
 def _reason(status: int) -> str:
@@ -152,6 +186,23 @@ class ArrayConnection(cheroot_server.HTTPConnection):
     """A cheroot connection whose requests are ``ArrayRequest``."""
 
     RequestHandlerClass = ArrayRequest
+
+
+SOCKET_ENVIRON_KEY = "emulator.socket"
+
+
+class ArrayGateway(wsgi.Gateway_10):
+    """cheroot's WSGI 1.0 gateway, which also hands the app the client's socket.
+
+    A fault rule that drops the connection needs the socket to shut it down.
+    """
+
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+        """The WSGI environ, with the client's socket under ``emulator.socket``."""
+        environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+        environ[SOCKET_ENVIRON_KEY] = self.req.conn.socket
+
+        return environ
 
 
 class ArrayServer(wsgi.Server):
@@ -198,6 +249,32 @@ class AccessLog:
         return self.app(environ, logged_start)
 
 
+class DrainUnreadBody:
+    """WSGI middleware: drop what the app left unread of the request body.
+
+    The app may refuse a request (413, 401) without reading its body; a client
+    still sending it would then meet a reset connection instead of the reply.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        result = self.app(environ, start_response)
+        _drain(environ["wsgi.input"], _environ_length(environ))
+
+        return result
+
+
+def _environ_length(environ: dict[str, Any]) -> int | None:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
 def make_server(
     app: WsgiApp,
     host: str,
@@ -217,12 +294,13 @@ def make_server(
     """
     server = ArrayServer(
         (host, port),
-        AccessLog(app),
+        AccessLog(DrainUnreadBody(app)),
         numthreads=WORKER_THREADS,
         timeout=IDLE_CONNECTION_SECONDS,
         request_queue_size=128,
     )
     server.server_name = ""
+    server.gateway = ArrayGateway
     server.max_request_header_size = MAX_HEAD_BYTES
     server.max_request_body_size = body_limit
     if tls is not None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulator.server import EmulatorServer, serve_in_thread
-from robustness.support import Client
+from tests.robustness.support import Client
 
 
 @pytest.fixture

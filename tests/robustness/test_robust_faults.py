@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from emulator.server import EmulatorServer, create_app, serve_in_thread
-from robustness.support import BACKUP, KEY_COUNTS, LOCK, OBJECTS, UNLOCK, Client
+from tests.robustness.support import BACKUP, KEY_COUNTS, LOCK, OBJECTS, UNLOCK, Client
 
 CUT_SHORT = 20
 ANSWER_WITHIN_SECONDS = 2.0

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 
 from emulator.server import EmulatorServer, serve_in_thread
-from robustness.support import ERROR_FIELDS
+from tests.robustness.support import ERROR_FIELDS
 
 EXAMPLES = int(os.environ.get("ROBUSTNESS_EXAMPLES", "60"))
 DOCUMENT = Path(__file__).with_name("openapi.yaml")

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import pytest
 
 from emulator.server import EmulatorServer, serve_in_thread
-from robustness.support import BACKUP, ERROR_FIELDS, LOCK, OBJECTS, RESTORE, Client
+from tests.robustness.support import (
+    BACKUP,
+    ERROR_FIELDS,
+    LOCK,
+    OBJECTS,
+    RESTORE,
+    Client,
+)
 
 READ_TIMEOUT = 15.0
 NESTING = 100_000

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from emulator.server import EmulatorServer, serve_in_thread
-from robustness.support import LOCK, OBJECTS, UNLOCK, Client
+from tests.robustness.support import LOCK, OBJECTS, UNLOCK, Client
 
 CLIENTS = 100
 RUN_SECONDS = 8.0

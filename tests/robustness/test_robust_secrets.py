@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from emulator.server import EmulatorServer, serve_in_thread
-from robustness.support import BACKUP, LOCK, OBJECTS, RESTORE, UNLOCK, Client
+from tests.robustness.support import BACKUP, LOCK, OBJECTS, RESTORE, UNLOCK, Client
 
 USER_SENTINEL = "Sntl-user-Q7x2Kp"
 WRONG_SENTINEL = "Sntl-wrong-Z9w4Lm"
