@@ -17,7 +17,7 @@ from flask import Flask, Response
 
 from emulator.wsgi_server import make_server
 
-BARE_BODY = '{"numOfKeys": 64, "maxNumOfKeys": 4096}'
+BARE_BODY = '{"storageDeviceId": "936000451139", "model": "VSP E990"}'
 BODY_LIMIT = 8 * 1024 * 1024
 
 
@@ -25,8 +25,8 @@ def bare_app() -> Flask:
     """A Flask app with one route answering a small JSON object."""
     app = Flask("bare")
 
-    @app.get("/ConfigurationManager/v1/objects/encryption-key-counts/instance")
-    def counts() -> Response:
+    @app.get("/ConfigurationManager/v1/objects/storages/instance")
+    def storage() -> Response:
         return Response(BARE_BODY, content_type="application/json;charset=UTF-8")
 
     return app

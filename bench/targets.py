@@ -30,7 +30,9 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 POLL_SECONDS = 0.005
 OBJECTS = "/ConfigurationManager/v1/objects"
-COUNTS_PATH = f"{OBJECTS}/encryption-key-counts/instance"
+# The GET measured everywhere: authenticated on the emulator, and described in the
+# contract kit's OpenAPI document, so Prism can mock the very same call.
+GET_PATH = f"{OBJECTS}/storages/instance"
 BACKUP_PATH = f"{OBJECTS}/encryption-keys/file/actions/backup/invoke"
 USER = "secadmin:secadmin-pass"
 # moto's trivial request: STS GetCallerIdentity, answered from memory.
@@ -150,21 +152,21 @@ def emulator(profile: Path | None = None) -> Target:
     if profile is not None:
         command += ["--profile", str(profile)]
 
-    return Target("emulator", command, COUNTS_PATH, {"Authorization": basic_header()})
+    return Target("emulator", command, GET_PATH, {"Authorization": basic_header()})
 
 
 def emulator_cli() -> Target:
     """The emulator as users start it: ``array-emulator serve --http``."""
     command = [str(BIN / "array-emulator"), "serve", "--http", "--port", "{port}"]
 
-    return Target("emulator", command, COUNTS_PATH, {"Authorization": basic_header()})
+    return Target("emulator", command, GET_PATH, {"Authorization": basic_header()})
 
 
 def bare() -> Target:
     """A bare Flask app with one route, on the same server as the emulator."""
     command = [sys.executable, str(BENCH / "apps.py"), "bare", "--port", "{port}"]
 
-    return Target("bare Flask", command, COUNTS_PATH)
+    return Target("bare Flask", command, GET_PATH)
 
 
 def moto() -> Target | None:
@@ -187,7 +189,7 @@ def prism(document: Path) -> Target | None:
     command = [str(program), "mock", "-h", HOST, "-p", "{port}", str(document)]
     headers = {"Authorization": "Session bench-token"}
 
-    return Target("Prism", command, COUNTS_PATH, headers)
+    return Target("Prism", command, GET_PATH, headers)
 
 
 def session_token(target: Target) -> str:
