@@ -1,24 +1,30 @@
-"""Faults on the wire: dropped downloads, requests cut short, a server restart.
-
-State files (saving the array across processes) are not part of the emulator yet;
-the restart here stops and starts the HTTP server over the same array, which is
-what ``EmulatorServer`` offers today.
-"""
+"""Faults on the wire: dropped downloads, requests cut short, server restarts (over
+the same array in memory, and through a state file with ``serve --state``)."""
 
 from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 
 from emulator.server import EmulatorServer, create_app, serve_in_thread
 from tests.robustness.support import BACKUP, KEY_COUNTS, LOCK, OBJECTS, UNLOCK, Client
+from tests.test_state_file import serve
 
 CUT_SHORT = 20
+BUSY_CLIENTS = 4
+BUSY_SECONDS = 20.0
+MIN_CALLS = 60
+INITIAL_KEYS = 64
+# Keys 0 to 63 exist from the start in the default profile; later IDs are created.
+INITIAL_FREE_KEYS = 64
 ANSWER_WITHIN_SECONDS = 2.0
 # 8 DEKs, 2 CEKs and 1 KEK come from the defaults; these fill the array to 4,096.
 MANY_KEYS = "\n[keys]\nfree = 4085\n"
@@ -146,3 +152,73 @@ def test_fault__server_restart_keeps_array(tmp_path: Path) -> None:
     assert sessions.status_code == 200
     assert [s["sessionId"] for s in sessions.json()["data"]] == [own.session_id]
     assert held == own.session_id
+
+
+@dataclass
+class Traffic:
+    """What clients saw succeed while the server was stopped under them."""
+
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    backups: int = 0
+    created: int = 0
+    calls: int = 0
+
+
+def _busy_client(url: str, traffic: Traffic, stop: threading.Event) -> None:
+    own = Client(url)
+    if own.login().status_code != 200:
+        return
+
+    while not stop.is_set():
+        try:
+            backup = own.backup()
+            created = own.call("POST", f"{OBJECTS}/encryption-keys", json={"count": 1})
+        except requests.RequestException:
+            return
+        with traffic.guard:
+            traffic.calls += 2
+            traffic.backups += backup.status_code == 200
+            traffic.created += created.status_code == 202
+
+
+def _keys(url: str) -> list[dict[str, object]]:
+    own = Client(url)
+    assert own.login().status_code == 200
+    reply = own.call("GET", f"{OBJECTS}/encryption-keys?keyType=DEKANDFREE")
+    assert reply.status_code == 200
+    counts = own.call("GET", KEY_COUNTS).json()
+    own.logout()
+    data: list[dict[str, object]] = reply.json()["data"]
+
+    return [*data, {"numOfKeys": counts["numOfKeys"]}]
+
+
+def test_fault__restart_with_state_file_under_load(tmp_path: Path) -> None:
+    """A server stopped while clients back up and create keys saves every change
+    a client saw succeed, and none half-done, in its state file."""
+    state_file = tmp_path / "state.json"
+    traffic, stop = Traffic(), threading.Event()
+    with serve(state_file) as url:
+        clients = [
+            threading.Thread(target=_busy_client, args=(url, traffic, stop))
+            for _ in range(BUSY_CLIENTS)
+        ]
+        for thread in clients:
+            thread.start()
+        deadline = time.monotonic() + BUSY_SECONDS
+        while traffic.calls < MIN_CALLS and time.monotonic() < deadline:
+            time.sleep(0.05)
+    stop.set()
+    for thread in clients:
+        thread.join(timeout=30)
+
+    with serve(state_file) as url:
+        *keys, total = _keys(url)
+
+    initial = [k for k in keys if int(str(k["keyId"])) < INITIAL_FREE_KEYS]
+    backed_up = {int(str(k["numOfBackups"])) for k in initial}
+    assert traffic.backups > 0 and traffic.created > 0
+    assert len(backed_up) == 1
+    assert traffic.backups <= backed_up.pop() <= traffic.backups + BUSY_CLIENTS
+    created = int(str(total["numOfKeys"])) - INITIAL_KEYS
+    assert traffic.created <= created <= traffic.created + BUSY_CLIENTS
