@@ -1,13 +1,10 @@
-"""A full run with sentinel secrets, then every log line, job (the request journal
-the array keeps) and reply searched for them.
-
-The emulator writes no report or state file yet; when it does, they join the
-search here.
-"""
+"""A full run with sentinel secrets, then every log line, reply, job, the control
+plane's journal and conformance report, and a state file searched for them."""
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from emulator.control import state
+from emulator.control.client import ControlClient
 from emulator.server import EmulatorServer, serve_in_thread
 from tests.robustness.support import BACKUP, LOCK, OBJECTS, RESTORE, UNLOCK, Client
 
@@ -35,6 +34,7 @@ class Run:
     backup_files: list[bytes] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     session_reply: bytes = b""
+    records: bytes = b""
 
 
 def _sentinel_profile(folder: Path) -> Path:
@@ -90,6 +90,19 @@ def _lock_and_journal(run: Run, own: Client) -> None:
     run.replies.append(own.call("GET", SESSIONS))
 
 
+def _records(run: Run, folder: Path) -> bytes:
+    # The state file is written with the profile's defaults: no tokens, no key
+    # material (a profile may ask for them; the state module's docstring says so).
+    control = ControlClient(run.server.url)
+    journal = json.dumps(control.journal()).encode()
+    report = json.dumps(control.conformance()).encode()
+    report_text = control.conformance_text().encode()
+    state_file = folder / "state.json"
+    state.write_file(run.server.array, state_file)
+
+    return b"\n".join((journal, report, report_text, state_file.read_bytes()))
+
+
 def _log_out(run: Run, own: Client) -> None:
     token = own.token
     run.replies.append(own.logout())
@@ -110,6 +123,7 @@ def full_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[Run]:
     _lock_and_journal(run, own)
     _back_up_and_restore(run, own)
     _log_out(run, own)
+    run.records = _records(run, tmp_path)
     yield run
     server.stop()
 
@@ -158,6 +172,12 @@ def test_secrets__not_in_replies_or_journal(full_run: Run) -> None:
 
     assert b"jobId" in text
     assert [s for s in _secrets(full_run) if s in text] == []
+
+
+def test_secrets__not_in_journal_report_or_state(full_run: Run) -> None:
+    """The journal, the conformance report and the state file carry no secret."""
+    assert BACKUP.encode() in full_run.records
+    assert [s for s in _secrets(full_run) if s in full_run.records] == []
 
 
 def test_secrets__not_in_backup_file(full_run: Run) -> None:
