@@ -92,3 +92,9 @@ SAVED ?= bench/results/previous.json
 .PHONY: bench-compare
 bench-compare: $(STAMP)
 	$(BIN)/python bench/compare.py $(SAVED) bench/results/latest.json
+
+# Where the emulator's time goes under a benchmark's load: make bench-profile [KIND=get|backup|startup].
+KIND ?= get
+.PHONY: bench-profile
+bench-profile: bench-tools
+	$(BIN)/python bench/profile.py $(KIND)
