@@ -58,7 +58,7 @@ wheel-check: $(STAMP)
 	$(BIN)/pip wheel --quiet --no-deps . -w dist
 	$(PYTHON) -m venv $(VENV)-wheel
 	$(VENV)-wheel/bin/pip install --quiet dist/*.whl
-	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/array-emulator profiles | grep -q vsp-e990
+	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/array-emulator profiles | grep vsp-e990 >/dev/null
 	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/python -c "from emulator.server import create_app; create_app('vsp-g900-old')"
 	rm -rf build dist $(VENV)-wheel
 	@echo "wheel-check: the installed wheel finds its fixtures"
