@@ -31,7 +31,7 @@ pytestmark = pytest.mark.sensitive
 
 MOST_SESSIONS = 2
 SESSION_CAP = 64
-MOST_EXAMPLES = 8
+MOST_EXAMPLES = 5
 STEPS = 10
 
 
