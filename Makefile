@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# cinder is a large install: it gets its own environment, apart from the test extra.
+CINDER_VENV ?= .venv-cinder
+CINDER_STAMP := $(CINDER_VENV)/.installed
 
 .PHONY: install
 install: $(STAMP)
@@ -14,13 +17,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run
-run: $(STAMP)
+.PHONY: run serve
+run serve: $(STAMP)
 	$(BIN)/array-emulator serve
 
 .PHONY: test
 test: $(STAMP)
 	$(BIN)/pytest
+
+$(CINDER_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(CINDER_VENV)
+	$(CINDER_VENV)/bin/pip install --quiet --upgrade pip
+	$(CINDER_VENV)/bin/pip install --quiet -e . pytest cinder
+	touch $(CINDER_STAMP)
+
+.PHONY: test-cinder
+test-cinder: $(CINDER_STAMP)
+	ARRAY_EMULATOR_CINDER=1 $(CINDER_VENV)/bin/pytest -m cinder tests/test_cinder_client.py
 
 .PHONY: lint
 lint: $(STAMP)
@@ -35,4 +48,17 @@ format: $(STAMP)
 
 .PHONY: clean
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(CINDER_VENV) build dist *.egg-info
+
+# Build the wheel and check that an installed (not editable) emulator finds its
+# fixtures.
+.PHONY: wheel-check
+wheel-check: $(STAMP)
+	rm -rf build dist $(VENV)-wheel
+	$(BIN)/pip wheel --quiet --no-deps . -w dist
+	$(PYTHON) -m venv $(VENV)-wheel
+	$(VENV)-wheel/bin/pip install --quiet dist/*.whl
+	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/array-emulator profiles | grep -q vsp-e990
+	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/python -c "from emulator.server import create_app; create_app('vsp-g900-old')"
+	rm -rf build dist $(VENV)-wheel
+	@echo "wheel-check: the installed wheel finds its fixtures"

@@ -1,5 +1,5 @@
 """The ``array-emulator`` command line: serve an array, list profiles, inspect a
-backup file."""
+backup file, print a client conformance report."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from emulator import backup_file
+from emulator.control import ControlSettings, state
+from emulator.control.client import ControlClient, ControlError
+from emulator.control.conformance import render_text
+from emulator.errors import ArrayError
 from emulator.model.clock import iso_time
 from emulator.profile import (
     DEFAULT_PROFILE,
@@ -21,13 +25,14 @@ from emulator.profile import (
     bundled_profiles,
     load_profile,
 )
-from emulator.server import EmulatorServer, create_app
+from emulator.server import EmulatorServer, array_of, create_app
 from emulator.tls import TlsFiles, default_directory, ensure_certificates
 
 DEFAULT_PORT = 8443
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_FINDINGS = 3
 BACKUP_PATH = (
     "/ConfigurationManager/v1/objects/encryption-keys/file/actions/backup/invoke"
 )
@@ -53,6 +58,34 @@ def _parser() -> argparse.ArgumentParser:
         "--tls-dir", type=Path, help="where generated certificates are kept"
     )
     serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="load the array's state from FILE at start, save it there at shutdown",
+    )
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="require TOKEN on every /_emulator/ request (then from any address)",
+    )
+    serve.add_argument(
+        "--no-control", action="store_true", help="turn the /_emulator/ plane off"
+    )
+
+    report = commands.add_parser(
+        "conformance", help="print the client conformance report of an emulator"
+    )
+    report.add_argument("--url", required=True, help="the emulator's base URL")
+    report.add_argument("--cacert", type=Path, help="the emulator's CA certificate")
+    report.add_argument(
+        "--insecure", action="store_true", help="skip the certificate check"
+    )
+    report.add_argument(
+        "--control-token-env",
+        metavar="NAME",
+        help="read the control token from this environment variable",
+    )
 
     commands.add_parser("profiles", help="list the bundled profiles")
 
@@ -104,6 +137,11 @@ def _announce(server: EmulatorServer, args: argparse.Namespace) -> None:
         f"  curl {trust} -u secadmin:secadmin-pass -X POST "
         f"-H 'Content-Type: application/json' {base}/v1/objects/sessions"
     )
+    if args.no_control:
+        print("  control plane: off")
+    else:
+        access = "token required" if args.control_token else "loopback only"
+        print(f"  control plane: {server.url}/_emulator ({access})")
     print("Press Ctrl+C to stop.", flush=True)
 
 
@@ -112,13 +150,21 @@ def _serve(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    settings = ControlSettings(enabled=not args.no_control, token=args.control_token)
     try:
-        app = create_app(load_profile(args.profile))
+        profile = load_profile(args.profile)
+        app = create_app(profile, control_settings=settings)
+        if args.state is not None and args.state.exists():
+            state.read_file(array_of(app), args.state, profile=profile)
         server = EmulatorServer(
             app, host=args.host, port=args.port, tls=_tls_files(args)
         )
     except (ProfileError, OSError) as exc:
         print(f"array-emulator: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ArrayError as exc:
+        reason = f"{exc.params.get('parameter')}: {exc.params.get('reason')}"
+        print(f"array-emulator: {args.state}: {reason}", file=sys.stderr)
         return EXIT_FAILURE
 
     stop = threading.Event()
@@ -131,8 +177,31 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.stop()
+        if args.state is not None:
+            state.write_file(server.array, args.state)
 
     return EXIT_OK
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    token = None
+    if args.control_token_env:
+        token = os.environ.get(args.control_token_env)
+    client = ControlClient(
+        args.url, ca_file=args.cacert, token=token, verify=not args.insecure
+    )
+    try:
+        result = client.conformance()
+    except ControlError as exc:
+        print(f"array-emulator: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"array-emulator: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+    print(render_text(result), end="")  # type: ignore[arg-type]
+
+    return EXIT_FINDINGS if result["findings"] else EXIT_OK
 
 
 def _profiles() -> int:
@@ -198,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "profiles":
         return _profiles()
+
+    if args.command == "conformance":
+        return _conformance(args)
 
     return _inspect(args)
 

@@ -186,3 +186,21 @@ class ServerError(ArrayError):
     """An unexpected condition inside the emulator."""
 
     situation = "server_error"
+
+
+class ControlRefused(ArrayError):
+    """A control request from outside loopback, or without the control token."""
+
+    situation = "control_refused"
+
+
+class ControlConflict(ArrayError):
+    """A control request the emulated array's state does not allow."""
+
+    situation = "control_conflict"
+
+
+class InjectedFault(ArrayError):
+    """The answer of a fault rule that names no situation of the catalogue."""
+
+    situation = "injected_fault"

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from emulator import api
+from emulator import api, control
 from emulator.model.array import Array
 from emulator.model.clock import Clock
 from emulator.profile import Profile, load_profile
@@ -45,9 +45,16 @@ class TrailingSlash:
 
 
 def create_app(
-    profile: Profile | str | None = None, *, clock: Clock | None = None
+    profile: Profile | str | None = None,
+    *,
+    clock: Clock | None = None,
+    control_settings: control.ControlSettings | None = None,
 ) -> Flask:
-    """Build the emulator's WSGI app for a profile (a name, a path, or loaded)."""
+    """Build the emulator's WSGI app for a profile (a name, a path, or loaded).
+
+    The control plane under ``/_emulator/`` is on unless ``control_settings`` turns
+    it off.
+    """
     if not isinstance(profile, Profile):
         profile = load_profile(profile or "vsp-e990")
 
@@ -59,6 +66,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     api.register(app)
     app.wsgi_app = TrailingSlash(app.wsgi_app)  # type: ignore[method-assign]
+    control.install(app, control_settings)
 
     return app
 

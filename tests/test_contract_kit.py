@@ -20,10 +20,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import broken_targets as broken
 import pytest
 
+from emulator.control.plane import ControlSettings
 from emulator.server import EmulatorServer, create_app
+from tests import broken_targets as broken
 
 USER = "secadmin"
 PASSWORD = "secadmin-pass"
@@ -78,9 +79,14 @@ def run_kit(plan: Plan) -> Run:
     return Run(done.returncode, done.stdout + done.stderr, junit, observations)
 
 
-def serve(middleware: Wrapper | None = None, profile: Any = None) -> EmulatorServer:
-    """Start an emulator over HTTP, optionally behind a middleware."""
-    app = create_app(profile)
+def serve(
+    middleware: Wrapper | None = None, profile: Any = None, *, control: bool = False
+) -> EmulatorServer:
+    """Start an emulator over HTTP, optionally behind a middleware.
+
+    A black box by default: no control plane, as on a real array.
+    """
+    app = create_app(profile, control_settings=ControlSettings(enabled=control))
     if middleware is not None:
         app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from emulator import backup_file
 from emulator.errors import (
-    BackupFileInvalid,
     CredentialsInvalid,
     Forbidden,
     InvalidValue,
@@ -36,7 +35,14 @@ from emulator.errors import (
     SessionLimit,
     TokenInvalid,
 )
-from emulator.model.clock import Clock, iso_time
+from emulator.model.backups import (
+    backup_file_name,
+    backup_record,
+    kdf_params,
+    key_from_record,
+    open_backup,
+)
+from emulator.model.clock import Clock
 from emulator.model.jobs import Job, JobPolicy, JobStatus, policy_from_settings
 from emulator.model.keys import Entropy, Key, free_key_ids, initial_keys, new_key
 from emulator.model.passwords import check_backup_password
@@ -65,6 +71,21 @@ class ResourceGroup:
     group_id: int
     name: str
     holder: Session | None
+
+
+@dataclass(frozen=True)
+class InstalledState:
+    """Everything ``Array.install_state`` replaces."""
+
+    sessions: list[Session]
+    lock_holder: int | None
+    jobs: list[Job]
+    job_policy: JobPolicy
+    keys: list[Key]
+    backups_made: int
+    microcode: str
+    next_session_id: int
+    next_job_id: int
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,36 @@ class Array:
     def reset(self) -> None:
         """Back to the current profile's initial state."""
         self.load(self.profile)
+
+    def id_counters(self) -> tuple[int, int]:
+        """The next session ID and the next job ID the array will hand out."""
+        with self._guard:
+            return self._next_session_id, self._next_job_id
+
+    def install_state(self, state: InstalledState) -> None:
+        """Replace sessions, lock, jobs and keys with a saved state (for tests).
+
+        The profile and the clock stay as they are; the caller sets them first.
+        """
+        with self._guard:
+            self.sessions = {s.session_id: s for s in state.sessions}
+            self._tokens = {s.token: s.session_id for s in state.sessions}
+            self.lock_holder = state.lock_holder
+            self.jobs = OrderedDict((j.job_id, j) for j in state.jobs)
+            self.job_policy = state.job_policy
+            self.keys = {k.key_id: k for k in state.keys}
+            self.backups_made = state.backups_made
+            self.microcode = state.microcode
+            self._next_session_id = state.next_session_id
+            self._next_job_id = state.next_job_id
+            self._lock_released.notify_all()
+
+    def session_for_token(self, token: str) -> Session | None:
+        """The session a token names, if the array knows it; nothing is refreshed."""
+        with self._guard:
+            session_id = self._tokens.get(token)
+
+            return self.sessions.get(session_id) if session_id is not None else None
 
     @contextmanager
     def guarded(self) -> Iterator[None]:
@@ -599,54 +650,25 @@ class Array:
         self.check_encryption_supported()
         with self._guard:
             self.check_unlocked(principal)
-            records = [self._backup_record(k) for k in self.key_list()]
+            records = [backup_record(k) for k in self.key_list()]
             for key in self.keys.values():
                 key.num_of_backups += 1
             label = f"backup/{self.backups_made}"
             self.backups_made += 1
-            file_name = self._backup_file_name()
+            file_name = backup_file_name(self.profile, self.clock.now())
 
         # Sealing runs the key derivation: outside the guard, so a costly profile
         # slows only this request.
         data = backup_file.seal(
             records,
             checked,
-            self._kdf_params(),
+            kdf_params(self.profile),
             salt=self.entropy.bytes(f"{label}/salt", backup_file.SALT_SIZE),
             nonce=self.entropy.bytes(f"{label}/nonce", backup_file.NONCE_SIZE),
         )
         logger.info("emulator.backup_made", extra={"emulator.key_count": len(records)})
 
         return BackupResult(data, file_name, len(records))
-
-    def _backup_file_name(self) -> str:
-        template = str(self.profile.section("backup")["file_name"])
-        stamp = iso_time(self.clock.now()).replace("-", "").replace(":", "")
-
-        return template.format(
-            serial=self.profile.storage.serial_number,
-            time=stamp.removesuffix("Z").replace("T", ""),
-        )
-
-    def _kdf_params(self) -> backup_file.KdfParams:
-        settings = self.profile.section("backup")
-
-        return backup_file.KdfParams(
-            log2_n=int(settings["kdf_log2_n"]),
-            r=int(settings["kdf_r"]),
-            p=int(settings["kdf_p"]),
-        )
-
-    @staticmethod
-    def _backup_record(key: Key) -> backup_file.BackupKey:
-        return backup_file.BackupKey(
-            key_id=key.key_id,
-            key_type=key.key_type,
-            created_time=int(key.created),
-            generated_location=key.generated_location,
-            target_device_location=key.target_device_location,
-            material=key.material,
-        )
 
     def restore(
         self, principal: Principal, data: bytes, password: object, request: RequestInfo
@@ -666,7 +688,7 @@ class Array:
         checked = check_backup_password(password)
         self.check_encryption_supported()
         self.check_unlocked(principal)
-        records = _open_backup(data, checked)
+        records = open_backup(data, checked)
         with self._guard:
             self.check_unlocked(principal)
             missing = [r for r in records if r.key_id not in self.keys]
@@ -674,32 +696,10 @@ class Array:
             job = self._new_job(principal, request, resources)
             if not job.fails:
                 for record in missing:
-                    self.keys[record.key_id] = _key_from_record(record)
+                    self.keys[record.key_id] = key_from_record(record)
 
         logger.info(
             "emulator.keys_restored", extra={"emulator.key_count": len(missing)}
         )
 
         return job
-
-
-def _open_backup(data: bytes, password: str) -> list[backup_file.BackupKey]:
-    try:
-        return backup_file.open_backup(data, password)
-    except backup_file.WrongPassword:
-        raise BackupFileInvalid(reason="the password does not open the file") from None
-    except backup_file.DamagedBackupFile:
-        raise BackupFileInvalid(reason="the file is damaged") from None
-    except backup_file.NotABackupFile:
-        raise BackupFileInvalid(reason="the file is not a backup file") from None
-
-
-def _key_from_record(record: backup_file.BackupKey) -> Key:
-    return Key(
-        key_id=record.key_id,
-        key_type=record.key_type,
-        created=float(record.created_time),
-        generated_location=record.generated_location,
-        target_device_location=record.target_device_location,
-        material=record.material,
-    )

@@ -60,6 +60,18 @@ class Clock:
             else:
                 self._offset += seconds
 
+    def set(self, now: float, *, frozen: bool) -> None:
+        """Put the clock at ``now``, running from there or frozen (to load a state)."""
+        with self._guard:
+            self._frozen_at = now if frozen else None
+            self._offset = now - self._source()
+
+    def reset(self) -> None:
+        """Back to real time, running."""
+        with self._guard:
+            self._frozen_at = None
+            self._offset = 0.0
+
 
 def iso_time(epoch: float) -> str:
     """Format epoch seconds as the array does: ``YYYY-MM-DDThh:mm:ssZ``, UTC."""
