@@ -177,7 +177,7 @@ def _start_embedded(
 ) -> Target:
     from contract_tests import embedded
     from contract_tests.client import ArrayClient
-    from contract_tests.control import InProcessControl
+    from contract_tests.control import probe_control
     from contract_tests.support import backup_supported, load_matrix
     from contract_tests.target import EMBEDDED, Target, connect, identify
 
@@ -193,7 +193,7 @@ def _start_embedded(
         backup_supported=backup_supported(
             identity.model, identity.microcode, load_matrix()
         ),
-        control=InProcessControl(started.server.array),
+        control=probe_control(started.url, started.ca_file),
         viewer=started.viewer,
     )
     found.on_close = started.stop
