@@ -133,7 +133,6 @@ BROKEN = {
     "five-letter-password": (broken.AcceptsFiveLetterPassword, None),
     "no-content-disposition": (broken.DropsContentDisposition, None),
     "json-accept-served": (broken.ServesJsonOnlyAccept, None),
-    "discarded-token-alive": (broken.KeepsDiscardedToken, None),
     "lock-ignored": (broken.IgnoresLock, None),
     "password-in-file": (broken.LeaksPassword, None),
     "html-errors": (broken.HtmlErrors, None),
@@ -143,7 +142,6 @@ EXPECTED_VIOLATION = {
     "five-letter-password": "PasswordRuleNotEnforced",
     "no-content-disposition": "BackupHeadersWrong",
     "json-accept-served": "AcceptNotHonoured",
-    "discarded-token-alive": "DiscardedTokenAccepted",
     "lock-ignored": "LockNotHonoured",
     "password-in-file": "PasswordInBackupFile",
     "html-errors": "ErrorObjectMalformed",
@@ -176,10 +174,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     plans["black-box"] = against(servers["black-box"], root / "black-box", *ALLOW_ALL)
     plans["default-classes"] = against(servers["black-box"], root / "default")
     plans["embedded"] = Plan(root / "embedded")
+    # The sentinel target keeps discarded tokens alive: the broken target that
+    # makes the kit print failures with tokens in play.
     plans["sentinel"] = against(
         servers["sentinel"],
         root / "sentinel",
         *ALLOW_ALL,
+        "--",
+        "-x",
         ARRAY_PASSWORD=SENTINEL_USER_PASSWORD,
         ARRAY_BACKUP_PASSWORD=SENTINEL_BACKUP_PASSWORD,
     )
@@ -253,12 +255,20 @@ def test_kit__diff_lists_departures(runs: Runs) -> None:
     assert "412 KART40080-E" in done.stdout
 
 
+def test_kit__catches_discarded_token_alive(runs: Runs) -> None:
+    """A target that keeps a discarded session's token alive fails the run."""
+    run = runs.results["sentinel"]
+
+    assert run.status != 0, run.output
+    assert "DiscardedTokenAccepted" in run.output, run.output
+
+
 def test_kit__writes_no_secret(runs: Runs) -> None:
     """No password, backup password or token shows in output, JUnit or observations."""
     run = runs.results["sentinel"]
     written = run.output + run.junit.read_text() + run.observations.read_text()
     secrets = (SENTINEL_USER_PASSWORD, SENTINEL_BACKUP_PASSWORD, *runs.issued_tokens)
 
-    assert run.status != 0 and "DiscardedTokenAccepted" in run.output
+    assert "reproduce: curl" in run.output
     assert runs.issued_tokens, "the recorder saw the tokens the array issued"
     assert [s for s in secrets if s in written] == []

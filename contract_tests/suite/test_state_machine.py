@@ -41,8 +41,8 @@ BUSY_FAULT = {
     "retryAfter": 1,
     "times": 1,
 }
-MOST_EXAMPLES = 5
-STEPS = 10
+MOST_EXAMPLES = 4
+STEPS = 8
 
 
 class SessionsLocksBackups(RuleBasedStateMachine):
