@@ -28,6 +28,9 @@ PLACEHOLDERS = (
 )
 BASIC = "basic"
 SHELL_SPECIAL = re.compile(r'([\\"`$])')
+# Session and job IDs differ from run to run: observations name them generically,
+# so that two runs line up.
+RUN_SPECIFIC_ID = re.compile(r"(/(?:sessions|jobs)/)\d+")
 FORMAT_VERSION = 1
 
 
@@ -68,7 +71,7 @@ class ShortRequest:
 
     def summary(self) -> str:
         """One line: method, path, the headers that shape the answer, body."""
-        parts = [self.method, self.path]
+        parts = [self.method, RUN_SPECIFIC_ID.sub(r"\1{id}", self.path)]
         if self.auth is not None:
             parts.append(f"auth: {self.auth}")
         parts += [f"{name}: {value}" for name, value in self.headers]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ USER = "secadmin"
 PASSWORD = "secadmin-pass"
 RUN_TIMEOUT_SECONDS = 300
 PARALLEL_RUNS = 3
+LOCK_WAIT_SECONDS = 60.0
+LOCK_POLL_SECONDS = 0.02
 KIT = [
     sys.executable,
     "-c",
@@ -272,3 +276,46 @@ def test_kit__writes_no_secret(runs: Runs) -> None:
     assert "reproduce: curl" in run.output
     assert runs.issued_tokens, "the recorder saw the tokens the array issued"
     assert [s for s in secrets if s in written] == []
+
+
+def test_kit__interrupt_releases_sessions_and_lock() -> None:
+    """Interrupted while it holds the lock, the kit still discards and unlocks."""
+    server = serve()
+    env = {
+        **os.environ,
+        "ARRAY_SPACING": "0.3",
+        "ARRAY_USER": USER,
+        "ARRAY_PASSWORD": PASSWORD,
+    }
+    kit = subprocess.Popen(
+        [*KIT, "--array-url", server.url, "--", "-k", "locks"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # A shell may start background jobs with SIGINT ignored; Ctrl-C reaches a
+        # foreground run, so the kit gets the default disposition here too.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        held = _wait_for_lock(server)
+        kit.send_signal(signal.SIGINT)
+        output, _ = kit.communicate(timeout=RUN_TIMEOUT_SECONDS)
+        sessions, holder = len(server.array.sessions), server.array.lock_holder
+    finally:
+        kit.kill()
+        server.stop()
+
+    assert held, "the kit took the lock before it was interrupted"
+    assert "KeyboardInterrupt" in output
+    assert (sessions, holder) == (0, None)
+
+
+def _wait_for_lock(server: EmulatorServer) -> bool:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if server.array.lock_holder is not None:
+            return True
+        time.sleep(LOCK_POLL_SECONDS)
+
+    return False
