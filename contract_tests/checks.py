@@ -213,7 +213,9 @@ def case_auth(case: BackupCase, tokens: Mapping[TokenKind, Secret]) -> Auth:
     if case.token == "malformed":
         return RawAuthorization(MALFORMED_TOKEN)
 
-    return Token(tokens[case.token])
+    state = "" if case.token == "valid" else case.token
+
+    return Token(tokens[case.token], state)
 
 
 def check_against(

@@ -59,6 +59,7 @@ class ShortRequest:
         method: the HTTP method.
         path: the path below the base URL.
         auth: ``basic``, an Authorization value with placeholders, or None.
+        session_state: the token's session when not live (``ended``, ``expired``).
         headers: headers as the report shows them (placeholders for secrets).
         body: the body as the report shows it, or None.
     """
@@ -66,6 +67,7 @@ class ShortRequest:
     method: str
     path: str
     auth: str | None = None
+    session_state: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
 
@@ -73,7 +75,8 @@ class ShortRequest:
         """One line: method, path, the headers that shape the answer, body."""
         parts = [self.method, RUN_SPECIFIC_ID.sub(r"\1{id}", self.path)]
         if self.auth is not None:
-            parts.append(f"auth: {self.auth}")
+            state = f" ({self.session_state} session)" if self.session_state else ""
+            parts.append(f"auth: {self.auth}{state}")
         parts += [f"{name}: {value}" for name, value in self.headers]
         if self.body is not None:
             parts.append(f"body={self.body}")
