@@ -168,7 +168,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     tokens: list[str] = []
     recorder = functools.partial(TokenRecorder, tokens=tokens)
     servers = {name: serve(*spec) for name, spec in BROKEN.items()}
+    # One target per run: runs in parallel on one array would meet each other's
+    # locks, as two clients of a real array would.
     servers["black-box"] = serve()
+    servers["default-classes"] = serve()
     servers["sentinel"] = serve(recorder, str(_sentinel_profile(root / "profile")))
     # A broken target's run stops at its first violation (-x): the verdict is in.
     plans = {
@@ -176,7 +179,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         for name in BROKEN
     }
     plans["black-box"] = against(servers["black-box"], root / "black-box", *ALLOW_ALL)
-    plans["default-classes"] = against(servers["black-box"], root / "default")
+    plans["default-classes"] = against(servers["default-classes"], root / "default")
     plans["embedded"] = Plan(root / "embedded")
     # The sentinel target keeps discarded tokens alive: the broken target that
     # makes the kit print failures with tokens in play.
