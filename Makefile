@@ -31,6 +31,11 @@ $(CINDER_STAMP): pyproject.toml
 	$(CINDER_VENV)/bin/pip install --quiet -e . pytest hypothesis cinder
 	touch $(CINDER_STAMP)
 
+# The contract suite against the emulator it starts itself (TLS, a free port).
+.PHONY: contract
+contract: $(STAMP)
+	$(BIN)/array-contract
+
 .PHONY: test-cinder
 test-cinder: $(CINDER_STAMP)
 	ARRAY_EMULATOR_CINDER=1 $(CINDER_VENV)/bin/pytest -m cinder tests/test_cinder_client.py
