@@ -37,9 +37,9 @@ from targets import (
     wrk_available,
 )
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
-WARM_UP_SECONDS = 1.0
+WARM_UP_SECONDS = 1
 STARTS = int(os.environ.get("BENCH_STARTS", "5"))
 MEMORY_SMALL = 1_000
 MEMORY_LARGE = 100_000

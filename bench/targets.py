@@ -237,7 +237,8 @@ def run_wrk(
         script: a Lua script under bench/wrk/.
         env: extra environment for the script.
     """
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    duration = max(1, round(seconds))
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if fresh:
@@ -259,12 +260,13 @@ def run_wrk(
 
 def parse_wrk(output: str) -> WrkResult:
     """Read requests, duration, rate, mean latency and errors off wrk's output."""
-    done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", output)
+    done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m|h)", output)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     latency = re.search(r"Latency\s+([\d.]+)(us|ms|s)", output)
     assert done and rate and latency, output
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[latency.group(2)]
-    seconds = float(done.group(2)) / (1000.0 if done.group(3) == "ms" else 1.0)
+    unit = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[done.group(3)]
+    seconds = float(done.group(2)) * unit
     errors = sum(
         int(n)
         for n in re.findall(r"(?:Non-2xx or 3xx responses|errors): (\d+)", output)
