@@ -31,6 +31,11 @@ $(CINDER_STAMP): pyproject.toml
 	$(CINDER_VENV)/bin/pip install --quiet -e . pytest hypothesis cinder
 	touch $(CINDER_STAMP)
 
+# The contract suite against the emulator it starts itself (TLS, a free port).
+.PHONY: contract
+contract: $(STAMP)
+	$(BIN)/array-contract
+
 .PHONY: test-cinder
 test-cinder: $(CINDER_STAMP)
 	ARRAY_EMULATOR_CINDER=1 $(CINDER_VENV)/bin/pytest -m cinder tests/test_cinder_client.py
@@ -58,7 +63,7 @@ wheel-check: $(STAMP)
 	$(BIN)/pip wheel --quiet --no-deps . -w dist
 	$(PYTHON) -m venv $(VENV)-wheel
 	$(VENV)-wheel/bin/pip install --quiet dist/*.whl
-	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/array-emulator profiles | grep -q vsp-e990
+	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/array-emulator profiles | grep vsp-e990 >/dev/null
 	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/python -c "from emulator.server import create_app; create_app('vsp-g900-old')"
 	rm -rf build dist $(VENV)-wheel
 	@echo "wheel-check: the installed wheel finds its fixtures"

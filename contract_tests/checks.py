@@ -76,7 +76,7 @@ def check_status(
     expected: Iterable[int],
     *,
     rule: str,
-    violation: type[f.ContractViolation] = f.UnexpectedStatus,
+    violation: type[f.ContractViolation] | None = None,
 ) -> None:
     """The reply's status must be one of ``expected``; errors carry the error object.
 
@@ -85,7 +85,7 @@ def check_status(
     """
     allowed = sorted(set(expected))
     if reply.status not in allowed:
-        raise violation(
+        raise (violation or f.UnexpectedStatus)(
             rule=rule,
             expected=" or ".join(str(s) for s in allowed),
             actual=reply.describe(),
@@ -213,7 +213,9 @@ def case_auth(case: BackupCase, tokens: Mapping[TokenKind, Secret]) -> Auth:
     if case.token == "malformed":
         return RawAuthorization(MALFORMED_TOKEN)
 
-    return Token(tokens[case.token])
+    state = "" if case.token == "valid" else case.token
+
+    return Token(tokens[case.token], state)
 
 
 def check_against(

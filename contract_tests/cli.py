@@ -118,6 +118,9 @@ def pytest_arguments(namespace: argparse.Namespace) -> list[str]:
     ini = resources.files("contract_tests").joinpath(INI)
     args = ["--pyargs", SUITE, "-c", str(ini), "--rootdir", str(Path.cwd())]
     args += ["--hypothesis-profile", namespace.profile, "--tb=short", "-q"]
+    # This command imports the kit before pytest loads it as a plugin; pytest then
+    # warns that it cannot rewrite the kit's asserts, which the kit does not need.
+    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     for option in (opts.URL, opts.USER, opts.CA, opts.ALLOW, opts.OBSERVATIONS):
         value = getattr(namespace, option.lstrip("-").replace("-", "_"))
         if value:

@@ -53,9 +53,15 @@ class KitLimitReached(RuntimeError):
 
 @dataclass(frozen=True)
 class Token:
-    """Authenticate with a session's token."""
+    """Authenticate with a session's token.
+
+    Attributes:
+        value: the token.
+        state: how reports describe the session (``ended``, ``expired``), if not live.
+    """
 
     value: Secret
+    state: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ class Session:
     @property
     def auth(self) -> Token:
         """How requests authenticate as this session."""
-        return Token(self.token)
+        return Token(self.token, "" if self.open else "ended")
 
 
 @dataclass
@@ -208,6 +214,7 @@ class ArrayClient:
             method=method,
             path=path,
             auth=shown_auth,
+            session_state=auth.state if isinstance(auth, Token) else "",
             headers=tuple(
                 (n, v) for n, v in sent_headers.items() if n in SHOWN_HEADERS
             ),

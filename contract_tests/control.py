@@ -1,61 +1,21 @@
 """Edge cases on demand: the target's control plane, when it has one.
 
 A real array has none, so the tests that need one (an expired session, another
-microcode) are skipped against it with a reason. An emulator offers its control
-plane over HTTP under ``/_emulator/``; the emulator the kit starts itself is also
-reachable in-process, through the server object the kit already holds.
+microcode, a fault) are skipped against it with a reason. An emulator offers its
+control plane over HTTP under ``/_emulator/`` (docs/control-plane.md); the kit
+talks to it over HTTP like to everything else, the embedded emulator included.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 
 CONTROL_ROOT = "/_emulator"
 STATE_PATH = f"{CONTROL_ROOT}/state"
-PROBE_TIMEOUT_SECONDS = 10.0
-
-
-class Control(Protocol):
-    """What the kit asks of a control plane."""
-
-    name: str
-
-    def expire_session(self, session_id: int) -> None:
-        """End a session as if its aliveTime had run out."""
-
-    def set_microcode(self, version: str) -> None:
-        """Make the array report and apply another microcode version."""
-
-    def microcode(self) -> str:
-        """The microcode the array runs now."""
-
-
-class InProcessControl:
-    """The control plane of the emulator the kit started, reached in-process.
-
-    Args:
-        array: the emulated array behind the embedded server (``server.array``).
-    """
-
-    name = "in-process"
-
-    def __init__(self, array: Any) -> None:
-        self._array = array
-
-    def expire_session(self, session_id: int) -> None:
-        """End a session as if its aliveTime had run out."""
-        self._array.expire_session(session_id)
-
-    def set_microcode(self, version: str) -> None:
-        """Switch the emulated microcode."""
-        self._array.set_microcode(version)
-
-    def microcode(self) -> str:
-        """The emulated microcode."""
-        return str(self._array.microcode)
+TIMEOUT_SECONDS = 10.0
 
 
 class HttpControl:
@@ -72,44 +32,53 @@ class HttpControl:
         self.base_url = base_url
         self.verify = verify
 
-    def _post(self, path: str, body: dict[str, object]) -> dict[str, Any]:
-        response = requests.post(
+    def _call(self, method: str, path: str, body: object = None) -> Any:
+        response = requests.request(
+            method,
             self.base_url + CONTROL_ROOT + path,
-            data=json.dumps(body),
+            data=None if body is None else json.dumps(body),
             headers={"Content-Type": "application/json"},
             verify=self.verify,
-            timeout=PROBE_TIMEOUT_SECONDS,
+            timeout=TIMEOUT_SECONDS,
         )
         response.raise_for_status()
-        result = response.json() if response.content else {}
 
-        return result if isinstance(result, dict) else {}
+        return response.json() if response.content else None
 
     def expire_session(self, session_id: int) -> None:
         """End a session as if its aliveTime had run out."""
-        self._post(f"/sessions/{session_id}/expire", {})
+        self._call("POST", f"/sessions/{session_id}/expire")
 
     def set_microcode(self, version: str) -> None:
-        """Switch the emulated microcode."""
-        self._post("/microcode", {"version": version})
+        """Make the array report and apply another microcode."""
+        self._call("POST", "/microcode", {"version": version})
 
     def microcode(self) -> str:
-        """The emulated microcode, from the control plane's state."""
-        response = requests.get(
-            self.base_url + STATE_PATH,
-            verify=self.verify,
-            timeout=PROBE_TIMEOUT_SECONDS,
-        )
-        state = response.json()
+        """The microcode the array runs now."""
+        state = self._call("GET", "/state")
 
-        return str(state.get("microcode", ""))
+        return str(state["microcode"])
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the array's clock forward: sessions expire, jobs progress."""
+        self._call("POST", "/clock/advance", {"seconds": seconds})
+
+    def add_fault(self, rule: dict[str, object]) -> int:
+        """Add a fault rule; its ID."""
+        added = self._call("POST", "/faults", rule)
+
+        return int(added["id"])
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self._call("POST", "/faults/clear", {})
 
 
 def probe_control(base_url: str, verify: str | bool) -> HttpControl | None:
-    """The target's HTTP control plane, or None when it answers no state."""
+    """The target's control plane, or None when ``/_emulator/state`` answers no JSON."""
     try:
         response = requests.get(
-            base_url + STATE_PATH, verify=verify, timeout=PROBE_TIMEOUT_SECONDS
+            base_url + STATE_PATH, verify=verify, timeout=TIMEOUT_SECONDS
         )
     except requests.RequestException:
         return None

@@ -27,7 +27,7 @@ class ContractViolation(AssertionError):
     def explain(self) -> str:
         """The failure as a person reads it."""
         lines = [
-            f"{type(self).__name__}: {self.title}",
+            self.title,
             f"  rule:     {self.rule}",
             f"  expected: {self.expected}",
             f"  actual:   {self.actual}",

@@ -21,18 +21,16 @@ if TYPE_CHECKING:
     from contract_tests.target import Target
 
 EDGE_CASE = "edge_case"
-EMULATOR_ONLY = "emulator_only"
 MARKERS = {
     opts.READ_ONLY: "reads only; safe on any array",
     opts.REVERSIBLE: "opens sessions, locks and unlocks; leaves nothing behind",
     opts.SENSITIVE: "makes a backup: produces key material, counts as a backup",
     opts.DESTRUCTIVE: "creates or deletes keys, restores: changes the array",
     EDGE_CASE: "needs a control plane (/_emulator/) to set up its situation",
-    EMULATOR_ONLY: "asserts a choice of the emulator (DESIGN.md), not the vendor's",
 }
 DEV_PROFILE = "dev"
 CI_PROFILE = "ci"
-CI_EXAMPLES = 25
+CI_EXAMPLES = 15
 DEV_EXAMPLES = 100
 OBSERVATIONS_KEY = pytest.StashKey["Observations"]()
 
@@ -84,7 +82,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
 
-    from hypothesis import HealthCheck, Phase, settings
+    try:
+        from hypothesis import HealthCheck, Phase, settings
+    except ImportError:
+        # Installed without the contract extra: the kit's suite cannot run here,
+        # and other projects' pytest runs must not fail for it.
+        return
 
     slow = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
     settings.register_profile(
@@ -177,7 +180,7 @@ def _start_embedded(
 ) -> Target:
     from contract_tests import embedded
     from contract_tests.client import ArrayClient
-    from contract_tests.control import InProcessControl
+    from contract_tests.control import probe_control
     from contract_tests.support import backup_supported, load_matrix
     from contract_tests.target import EMBEDDED, Target, connect, identify
 
@@ -193,7 +196,7 @@ def _start_embedded(
         backup_supported=backup_supported(
             identity.model, identity.microcode, load_matrix()
         ),
-        control=InProcessControl(started.server.array),
+        control=probe_control(started.url, started.ca_file),
         viewer=started.viewer,
     )
     found.on_close = started.stop
@@ -232,5 +235,3 @@ def _array_safety(request: pytest.FixtureRequest) -> None:
         )
     if request.node.get_closest_marker(EDGE_CASE) and found.control is None:
         pytest.skip("edge case: needs a control plane at /_emulator/")
-    if request.node.get_closest_marker(EMULATOR_ONLY) and not found.is_emulator:
-        pytest.skip("asserts a choice of the emulator; the target is not one")

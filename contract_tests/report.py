@@ -28,6 +28,9 @@ PLACEHOLDERS = (
 )
 BASIC = "basic"
 SHELL_SPECIAL = re.compile(r'([\\"`$])')
+# Session and job IDs differ from run to run: observations name them generically,
+# so that two runs line up.
+RUN_SPECIFIC_ID = re.compile(r"(/(?:sessions|jobs)/)\d+")
 FORMAT_VERSION = 1
 
 
@@ -56,6 +59,7 @@ class ShortRequest:
         method: the HTTP method.
         path: the path below the base URL.
         auth: ``basic``, an Authorization value with placeholders, or None.
+        session_state: the token's session when not live (``ended``, ``expired``).
         headers: headers as the report shows them (placeholders for secrets).
         body: the body as the report shows it, or None.
     """
@@ -63,14 +67,16 @@ class ShortRequest:
     method: str
     path: str
     auth: str | None = None
+    session_state: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
 
     def summary(self) -> str:
         """One line: method, path, the headers that shape the answer, body."""
-        parts = [self.method, self.path]
+        parts = [self.method, RUN_SPECIFIC_ID.sub(r"\1{id}", self.path)]
         if self.auth is not None:
-            parts.append(f"auth: {self.auth}")
+            state = f" ({self.session_state} session)" if self.session_state else ""
+            parts.append(f"auth: {self.auth}{state}")
         parts += [f"{name}: {value}" for name, value in self.headers]
         if self.body is not None:
             parts.append(f"body={self.body}")

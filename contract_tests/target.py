@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contract_tests.client import OBJECTS, ArrayClient, Basic, Connection, Pacer
-from contract_tests.control import Control, probe_control
+from contract_tests.control import HttpControl, probe_control
 from contract_tests.options import ALWAYS_ALLOWED, SAFETY_CLASSES, KitOptions
 from contract_tests.report import Observations
 from contract_tests.secret import Secret
@@ -64,7 +64,7 @@ class Target:
     backup_password: Secret
     identity: Identity
     backup_supported: bool
-    control: Control | None = None
+    control: HttpControl | None = None
     viewer: Basic | None = None
     allow: frozenset[str] = field(default_factory=frozenset)
     on_close: Callable[[], None] | None = None

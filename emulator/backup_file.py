@@ -19,6 +19,7 @@ import hmac
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -73,9 +74,6 @@ HEADER_SIZE = _HEADER_FIELDS.size + VERIFIER_SIZE
 # target location length; then the target location bytes and the material.
 _RECORD_FIXED = struct.Struct(">HBBQB")
 
-_PRINTABLE_ASCII_LOW = 0x20
-_PRINTABLE_ASCII_HIGH = 0x7E
-
 
 @dataclass(frozen=True)
 class KdfParams:
@@ -107,6 +105,20 @@ class BackupKey:
     target_device_location: str
     # Left out of the repr so that logging a key never prints its material.
     material: bytes = field(repr=False)
+
+    @cached_property
+    def record(self) -> bytes:
+        """The key packed as a record of the sealed key set.
+
+        Checked and packed once per key: an array seals the same keys into every
+        backup, so the cost of a backup does not grow with Python work per key.
+
+        Raises:
+            ValueError: the key does not fit the record format.
+        """
+        _check_key(self)
+
+        return _pack_record(self)
 
 
 @dataclass(frozen=True)
@@ -171,12 +183,13 @@ def seal(
             nonce is not acceptable. The message never quotes a secret.
     """
     _check_seal_inputs(keys, password, kdf, salt, nonce)
+    records = [key.record for key in keys]
 
     header_fields = _pack_header_fields(kdf, salt, nonce, len(keys))
     aes_key, verifier_key = _derive_keys(password.encode("utf-8"), salt, kdf)
     header = header_fields + _verifier(verifier_key, header_fields)
 
-    plaintext = b"".join(_pack_record(key) for key in keys)
+    plaintext = b"".join(records)
     return header + AESGCM(aes_key).encrypt(nonce, plaintext, header)
 
 
@@ -297,12 +310,11 @@ def _check_keys(keys: Sequence[BackupKey]) -> None:
     if len(keys) > MAX_KEY_COUNT:
         raise ValueError(f"a backup file holds at most {MAX_KEY_COUNT} keys")
 
-    seen: set[int] = set()
-    for key in keys:
-        _check_key(key)
-        if key.key_id in seen:
-            raise ValueError(f"key id {key.key_id} appears more than once")
-        seen.add(key.key_id)
+    # Each key itself is checked as its record is packed (BackupKey.record).
+    ids = [key.key_id for key in keys]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise ValueError(f"key id {duplicate} appears more than once")
 
 
 def _check_key(key: BackupKey) -> None:
@@ -340,7 +352,8 @@ def _is_printable_ascii(text: object) -> bool:
     """Tells whether text is a str of printable ASCII that fits a length byte."""
     if not isinstance(text, str) or len(text) > MAX_TARGET_LOCATION_SIZE:
         return False
-    return all(_PRINTABLE_ASCII_LOW <= ord(ch) <= _PRINTABLE_ASCII_HIGH for ch in text)
+    # For ASCII text, isprintable() admits exactly 0x20-0x7E.
+    return text.isascii() and text.isprintable()
 
 
 def _pack_header_fields(

@@ -2,7 +2,8 @@
 
 Each run starts ``array-contract`` in a subprocess, against the embedded emulator or
 against an emulator served here over plain HTTP, possibly behind a middleware from
-``broken_targets`` that breaks one rule.
+``broken_targets`` that breaks one rule. The runs are independent, so they all start
+together once per module and the tests read their results.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,13 +30,18 @@ from tests import broken_targets as broken
 
 USER = "secadmin"
 PASSWORD = "secadmin-pass"
-RUN_TIMEOUT_SECONDS = 240
+RUN_TIMEOUT_SECONDS = 300
+PARALLEL_RUNS = 3
+LOCK_WAIT_SECONDS = 60.0
+LOCK_POLL_SECONDS = 0.02
 KIT = [
     sys.executable,
     "-c",
     "from contract_tests.cli import main; raise SystemExit(main())",
 ]
-ALL_CLASSES = "sensitive,destructive"
+ALLOW_ALL = ("--array-allow", "sensitive,destructive")
+SENTINEL_USER_PASSWORD = "Sentinel-User-5x9Q"
+SENTINEL_BACKUP_PASSWORD = "Sentinel-Backup-7k2W"
 Wrapper = Callable[[broken.WsgiApp], broken.WsgiApp]
 
 
@@ -46,22 +55,25 @@ class Run:
     observations: Path
 
 
-def run_kit(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Run:
-    """Run array-contract in ``workdir`` with reports written there."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    junit, observations = workdir / "junit.xml", workdir / "observations.json"
-    environment = {**os.environ, "ARRAY_SPACING": "0", **(env or {})}
-    command = [
-        *KIT,
-        "--junit-xml",
-        str(junit),
-        "--array-observations",
-        str(observations),
-    ]
+@dataclass
+class Plan:
+    """A run to make: where, with which arguments and environment."""
+
+    workdir: Path
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def run_kit(plan: Plan) -> Run:
+    """Run array-contract in the plan's directory, reports written there."""
+    plan.workdir.mkdir(parents=True, exist_ok=True)
+    junit = plan.workdir / "junit.xml"
+    observations = plan.workdir / "observations.json"
+    reports = ["--junit-xml", str(junit), "--array-observations", str(observations)]
     done = subprocess.run(
-        [*command, *args],
-        cwd=workdir,
-        env=environment,
+        [*KIT, *reports, *plan.args],
+        cwd=plan.workdir,
+        env={**os.environ, "ARRAY_SPACING": "0", **plan.env},
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_SECONDS,
@@ -71,174 +83,25 @@ def run_kit(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Run
     return Run(done.returncode, done.stdout + done.stderr, junit, observations)
 
 
-@pytest.fixture(scope="module")
-def serve() -> Iterator[Callable[..., EmulatorServer]]:
-    """Start emulators over HTTP, optionally behind a middleware; stop them after."""
-    servers: list[EmulatorServer] = []
+def serve(
+    middleware: Wrapper | None = None, profile: Any = None, *, control: bool = False
+) -> EmulatorServer:
+    """Start an emulator over HTTP, optionally behind a middleware.
 
-    def start(
-        middleware: Callable[[broken.WsgiApp], broken.WsgiApp] | None = None,
-        profile: Any = None,
-        control: bool = False,
-    ) -> EmulatorServer:
-        # A black box by default: no control plane, as on a real array.
-        settings = ControlSettings(enabled=control)
-        app = create_app(profile, control_settings=settings)
-        if middleware is not None:
-            app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
-        server = EmulatorServer(app).start()
-        servers.append(server)
-        return server
+    A black box by default: no control plane, as on a real array.
+    """
+    app = create_app(profile, control_settings=ControlSettings(enabled=control))
+    if middleware is not None:
+        app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
 
-    yield start
-    for server in servers:
-        server.stop()
+    return EmulatorServer(app).start()
 
 
-def against(
-    server: EmulatorServer,
-    workdir: Path,
-    *extra: str,
-    env: dict[str, str] | None = None,
-) -> Run:
-    """Run the kit against a served emulator as the security administrator."""
-    credentials = {"ARRAY_USER": USER, "ARRAY_PASSWORD": PASSWORD, **(env or {})}
+def against(server: EmulatorServer, workdir: Path, *args: str, **env: str) -> Plan:
+    """A run against a served emulator as the security administrator."""
+    credentials = {"ARRAY_USER": USER, "ARRAY_PASSWORD": PASSWORD, **env}
 
-    return run_kit(workdir, "--array-url", server.url, *extra, env=credentials)
-
-
-@pytest.fixture(scope="module")
-def embedded_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """The kit run with no arguments: against the emulator it starts itself."""
-    return run_kit(tmp_path_factory.mktemp("embedded"))
-
-
-@pytest.fixture(scope="module")
-def black_box_run(
-    serve: Callable[..., EmulatorServer], tmp_path_factory: pytest.TempPathFactory
-) -> Run:
-    """The kit run against an emulator without control plane, everything allowed."""
-    return against(
-        serve(), tmp_path_factory.mktemp("black-box"), "--array-allow", ALL_CLASSES
-    )
-
-
-def test_kit__passes_against_embedded_emulator(embedded_run: Run) -> None:
-    """With no arguments the kit starts an emulator and finds no violation."""
-    assert embedded_run.status == 0, embedded_run.output
-    assert "array-contract: no violation" in embedded_run.output
-    assert "edge case" not in embedded_run.output
-
-
-def test_kit__writes_junit_and_observations(embedded_run: Run) -> None:
-    """A run writes JUnit XML and an observations file naming the target."""
-    observations = json.loads(embedded_run.observations.read_text())
-
-    assert "<testsuite" in embedded_run.junit.read_text()
-    assert observations["target"]["kind"] == "embedded emulator"
-    assert any(r["status"] == 200 for r in observations["observations"])
-
-
-def test_kit__passes_against_black_box(black_box_run: Run) -> None:
-    """Against an emulator without control plane the edge cases skip with a reason."""
-    assert black_box_run.status == 0, black_box_run.output
-    assert "edge case: needs a control plane" in black_box_run.output
-
-
-def test_kit__default_classes_on_black_box(
-    serve: Callable[..., EmulatorServer], tmp_path: Path
-) -> None:
-    """Without --array-allow only read-only and reversible tests run on a black box."""
-    run = against(serve(), tmp_path)
-
-    assert run.status == 0, run.output
-    assert (
-        "sensitive tests do not run against a target without a control plane"
-        in run.output
-    )
-
-
-BROKEN = [
-    pytest.param(
-        broken.AcceptsFiveLetterPassword,
-        None,
-        "PasswordRuleNotEnforced",
-        id="five-letter-password",
-    ),
-    pytest.param(
-        broken.DropsContentDisposition,
-        None,
-        "BackupHeadersWrong",
-        id="no-content-disposition",
-    ),
-    pytest.param(
-        broken.ServesJsonOnlyAccept, None, "AcceptNotHonoured", id="json-accept-served"
-    ),
-    pytest.param(
-        broken.KeepsDiscardedToken,
-        None,
-        "DiscardedTokenAccepted",
-        id="discarded-token-alive",
-    ),
-    pytest.param(broken.IgnoresLock, None, "LockNotHonoured", id="lock-ignored"),
-    pytest.param(
-        broken.LeaksPassword, None, "PasswordInBackupFile", id="password-in-file"
-    ),
-    pytest.param(broken.HtmlErrors, None, "ErrorObjectMalformed", id="html-errors"),
-    pytest.param(
-        broken.ReportsNewerMicrocode,
-        "vsp-g900-old",
-        "MicrocodeSupportMismatch",
-        id="microcode-lie",
-    ),
-]
-
-
-@pytest.mark.parametrize(("middleware", "profile", "violation"), BROKEN)
-def test_kit__catches_broken_target(
-    serve: Callable[..., EmulatorServer],
-    tmp_path: Path,
-    middleware: type[broken.Middleware],
-    profile: str | None,
-    violation: str,
-) -> None:
-    """A target that breaks one rule fails the run, and the failure names the rule."""
-    served = serve(middleware, profile)
-    run = against(served, tmp_path, "--array-allow", ALL_CLASSES)
-
-    assert run.status != 0, run.output
-    assert violation in run.output, run.output
-    assert "rule:" in run.output and "reproduce: curl" in run.output
-
-
-def test_kit__diff_lists_departures(
-    embedded_run: Run, black_box_run: Run, tmp_path: Path
-) -> None:
-    """array-contract diff lists requests two runs answered differently."""
-    done = subprocess.run(
-        [*KIT, "diff", str(embedded_run.observations), str(black_box_run.observations)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "answered differently" in done.stdout
-    assert "(not sent)" in done.stdout
-
-
-def _sentinel_profile(directory: Path, password: str) -> Path:
-    text = (
-        resources.files("emulator.fixtures")
-        .joinpath("profiles/vsp-e990.toml")
-        .read_text()
-    )
-    path = directory / "sentinel.toml"
-    path.write_text(
-        text.replace(f'password = "{PASSWORD}"', f'password = "{password}"')
-    )
-
-    return path
+    return Plan(workdir, ("--array-url", server.url, *args), credentials)
 
 
 class TokenRecorder(broken.KeepsDiscardedToken):
@@ -251,28 +114,211 @@ class TokenRecorder(broken.KeepsDiscardedToken):
     def __call__(
         self, environ: broken.Environ, start_response: broken.StartResponse
     ) -> Any:
-        chunks = list(super().__call__(environ, start_response))
-        body = b"".join(chunks)
+        body = b"".join(super().__call__(environ, start_response))
         if b'"token"' in body:
             self.tokens.append(json.loads(body)["token"])
 
         return [body]
 
 
-def test_kit__writes_no_secret(
-    serve: Callable[..., EmulatorServer], tmp_path: Path
-) -> None:
-    """No password, backup password or token shows in output, JUnit or observations."""
-    user_password, backup_password = "Sentinel-User-5x9Q", "Sentinel-Backup-7k2W"
+def _sentinel_profile(directory: Path) -> Path:
+    bundled = resources.files("emulator.fixtures").joinpath("profiles/vsp-e990.toml")
+    text = bundled.read_text().replace(
+        f'password = "{PASSWORD}"', f'password = "{SENTINEL_USER_PASSWORD}"'
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "sentinel.toml"
+    path.write_text(text)
+
+    return path
+
+
+BROKEN = {
+    "five-letter-password": (broken.AcceptsFiveLetterPassword, None),
+    "no-content-disposition": (broken.DropsContentDisposition, None),
+    "json-accept-served": (broken.ServesJsonOnlyAccept, None),
+    "lock-ignored": (broken.IgnoresLock, None),
+    "password-in-file": (broken.LeaksPassword, None),
+    "html-errors": (broken.HtmlErrors, None),
+    "microcode-lie": (broken.ReportsNewerMicrocode, "vsp-g900-old"),
+}
+EXPECTED_VIOLATION = {
+    "five-letter-password": "PasswordRuleNotEnforced",
+    "no-content-disposition": "BackupHeadersWrong",
+    "json-accept-served": "AcceptNotHonoured",
+    "lock-ignored": "LockNotHonoured",
+    "password-in-file": "PasswordInBackupFile",
+    "html-errors": "ErrorObjectMalformed",
+    "microcode-lie": "MicrocodeSupportMismatch",
+}
+
+
+@dataclass
+class Runs:
+    """Every run of the module, by name, and what the sentinel run saw."""
+
+    results: dict[str, Run]
+    issued_tokens: list[str]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    """Start every target, run the kit against each at once, stop the targets."""
+    root = tmp_path_factory.mktemp("kit-runs")
     tokens: list[str] = []
     recorder = functools.partial(TokenRecorder, tokens=tokens)
-    server = serve(recorder, str(_sentinel_profile(tmp_path, user_password)))
-    env = {"ARRAY_PASSWORD": user_password, "ARRAY_BACKUP_PASSWORD": backup_password}
+    servers = {name: serve(*spec) for name, spec in BROKEN.items()}
+    # One target per run: runs in parallel on one array would meet each other's
+    # locks, as two clients of a real array would.
+    servers["black-box"] = serve()
+    servers["default-classes"] = serve()
+    servers["sentinel"] = serve(recorder, str(_sentinel_profile(root / "profile")))
+    # A broken target's run stops at its first violation (-x): the verdict is in.
+    plans = {
+        name: against(servers[name], root / name, *ALLOW_ALL, "--", "-x")
+        for name in BROKEN
+    }
+    plans["black-box"] = against(servers["black-box"], root / "black-box", *ALLOW_ALL)
+    plans["default-classes"] = against(servers["default-classes"], root / "default")
+    plans["embedded"] = Plan(root / "embedded")
+    # The sentinel target keeps discarded tokens alive: the broken target that
+    # makes the kit print failures with tokens in play.
+    plans["sentinel"] = against(
+        servers["sentinel"],
+        root / "sentinel",
+        *ALLOW_ALL,
+        "--",
+        "-x",
+        ARRAY_PASSWORD=SENTINEL_USER_PASSWORD,
+        ARRAY_BACKUP_PASSWORD=SENTINEL_BACKUP_PASSWORD,
+    )
+    try:
+        with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+            results = dict(zip(plans, pool.map(run_kit, plans.values()), strict=True))
+        yield Runs(results, tokens)
+    finally:
+        for server in servers.values():
+            server.stop()
 
-    run = against(server, tmp_path / "run", "--array-allow", ALL_CLASSES, env=env)
 
+def test_kit__passes_against_embedded_emulator(runs: Runs) -> None:
+    """With no arguments the kit starts an emulator and finds no violation."""
+    run = runs.results["embedded"]
+
+    assert run.status == 0, run.output
+    assert "array-contract: no violation" in run.output
+    assert "edge case" not in run.output
+
+
+def test_kit__writes_junit_and_observations(runs: Runs) -> None:
+    """A run writes JUnit XML and an observations file naming the target."""
+    run = runs.results["embedded"]
+    observations = json.loads(run.observations.read_text())
+
+    assert "<testsuite" in run.junit.read_text()
+    assert observations["target"]["kind"] == "embedded emulator"
+    assert any(r["status"] == 200 for r in observations["observations"])
+
+
+def test_kit__passes_against_black_box(runs: Runs) -> None:
+    """Against an emulator without control plane the edge cases skip with a reason."""
+    run = runs.results["black-box"]
+
+    assert run.status == 0, run.output
+    assert "edge case: needs a control plane" in run.output
+
+
+def test_kit__default_classes_on_black_box(runs: Runs) -> None:
+    """Without --array-allow only read-only and reversible tests run on a black box."""
+    run = runs.results["default-classes"]
+
+    assert run.status == 0, run.output
+    assert "sensitive tests do not run against a target without a control" in run.output
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_kit__catches_broken_target(runs: Runs, name: str) -> None:
+    """A target that breaks one rule fails the run, and the failure names the rule."""
+    run = runs.results[name]
+
+    assert run.status != 0, run.output
+    assert EXPECTED_VIOLATION[name] in run.output, run.output
+    assert "rule:" in run.output and "reproduce: curl" in run.output
+
+
+def test_kit__diff_lists_departures(runs: Runs) -> None:
+    """array-contract diff lists requests two runs answered differently."""
+    left = runs.results["embedded"].observations
+    right = runs.results["microcode-lie"].observations
+    done = subprocess.run(
+        [*KIT, "diff", str(left), str(right)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "answered differently" in done.stdout
+    assert "412 KART40080-E" in done.stdout
+
+
+def test_kit__catches_discarded_token_alive(runs: Runs) -> None:
+    """A target that keeps a discarded session's token alive fails the run."""
+    run = runs.results["sentinel"]
+
+    assert run.status != 0, run.output
+    assert "DiscardedTokenAccepted" in run.output, run.output
+
+
+def test_kit__writes_no_secret(runs: Runs) -> None:
+    """No password, backup password or token shows in output, JUnit or observations."""
+    run = runs.results["sentinel"]
     written = run.output + run.junit.read_text() + run.observations.read_text()
-    assert run.status != 0 and "DiscardedTokenAccepted" in run.output
-    assert tokens, "the recorder saw the tokens the array issued"
-    for secret in (user_password, backup_password, *tokens):
-        assert secret not in written
+    secrets = (SENTINEL_USER_PASSWORD, SENTINEL_BACKUP_PASSWORD, *runs.issued_tokens)
+
+    assert "reproduce: curl" in run.output
+    assert runs.issued_tokens, "the recorder saw the tokens the array issued"
+    assert [s for s in secrets if s in written] == []
+
+
+def test_kit__interrupt_releases_sessions_and_lock() -> None:
+    """Interrupted while it holds the lock, the kit still discards and unlocks."""
+    server = serve()
+    env = {
+        **os.environ,
+        "ARRAY_SPACING": "0.3",
+        "ARRAY_USER": USER,
+        "ARRAY_PASSWORD": PASSWORD,
+    }
+    kit = subprocess.Popen(
+        [*KIT, "--array-url", server.url, "--", "-k", "locks"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # A shell may start background jobs with SIGINT ignored; Ctrl-C reaches a
+        # foreground run, so the kit gets the default disposition here too.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        held = _wait_for_lock(server)
+        kit.send_signal(signal.SIGINT)
+        output, _ = kit.communicate(timeout=RUN_TIMEOUT_SECONDS)
+        sessions, holder = len(server.array.sessions), server.array.lock_holder
+    finally:
+        kit.kill()
+        server.stop()
+
+    assert held, "the kit took the lock before it was interrupted"
+    assert "KeyboardInterrupt" in output
+    assert (sessions, holder) == (0, None)
+
+
+def _wait_for_lock(server: EmulatorServer) -> bool:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if server.array.lock_holder is not None:
+            return True
+        time.sleep(LOCK_POLL_SECONDS)
+
+    return False

@@ -7,7 +7,8 @@ from importlib import resources
 
 import requests
 
-from emulator.server import serve_in_thread
+from emulator.control.plane import ControlSettings
+from emulator.server import create_app, serve_in_thread
 
 
 def test_openapi_route__serves_the_kits_document() -> None:
@@ -24,3 +25,13 @@ def test_openapi_route__serves_the_kits_document() -> None:
     assert reply.status_code == 200
     assert reply.json() == shipped
     assert reply.json()["openapi"].startswith("3.")
+
+
+def test_openapi_route__off_with_the_control_plane() -> None:
+    """With the control plane off, /_emulator/openapi.json is an unknown object."""
+    app = create_app(control_settings=ControlSettings(enabled=False))
+
+    reply = app.test_client().get("/_emulator/openapi.json")
+
+    assert reply.status_code == 404
+    assert reply.json is not None and reply.json["messageId"] == "KART30013-E"

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from contract_tests import failures as f
+from contract_tests.checks import check_status
 from contract_tests.client import ArrayClient, Session
 from contract_tests.contract import TokenKind
 from contract_tests.secret import Secret
-from contract_tests.target import Target
+from contract_tests.target import INSTANCE_PATH, Target
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,7 @@ def tokens(
     """A token of each kind: live, discarded and, with a control plane, expired."""
     discarded = module_client.open_session(probe="fixture.session")
     module_client.discard(discarded, probe="fixture.discard")
+    refused_after_discard(module_client, discarded)
     found: dict[TokenKind, Secret] = {
         "valid": live_session.token,
         "discarded": discarded.token,
@@ -46,6 +49,23 @@ def tokens(
         found["expired"] = expired.token
 
     return found
+
+
+def refused_after_discard(client: ArrayClient, session: Session) -> None:
+    """A discarded session's token must be refused before it can serve a test.
+
+    Raises:
+        DiscardedTokenAccepted: the token still works.
+    """
+    reply = client.send(
+        "GET", INSTANCE_PATH, probe="discarded token", auth=session.auth
+    )
+    check_status(
+        reply,
+        [401],
+        rule="a discarded session's token gets 401",
+        violation=f.DiscardedTokenAccepted,
+    )
 
 
 def token_kinds(found: dict[TokenKind, Secret]) -> tuple[TokenKind, ...]:

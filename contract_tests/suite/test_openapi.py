@@ -22,7 +22,7 @@ pytestmark = pytest.mark.read_only
 
 DOCUMENT = "openapi.json"
 READ_ONLY_TAG = "read_only"
-MOST_EXAMPLES = 10
+MOST_EXAMPLES = 5
 
 
 def document() -> dict[str, Any]:

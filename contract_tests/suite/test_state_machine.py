@@ -3,7 +3,8 @@
 Invariants: a backup succeeds exactly when its session is live, the microcode
 supports it and no lock is held (the kit's user has the role); the session cap
 holds; numOfBackups counts the successful backups; every error carries the error
-object. With a control plane, sessions also expire mid-sequence.
+object. With a control plane, sessions also expire mid-sequence, the clock moves
+past aliveTime, and an injected fault meets a backup.
 """
 
 from __future__ import annotations
@@ -31,8 +32,17 @@ pytestmark = pytest.mark.sensitive
 
 MOST_SESSIONS = 2
 SESSION_CAP = 64
-MOST_EXAMPLES = 8
-STEPS = 10
+# Past the documented longest aliveTime (300 s): every idle session expires.
+PAST_ALIVE_TIME_SECONDS = 301
+BUSY_FAULT = {
+    "path": "*/encryption-keys/file/actions/backup/invoke",
+    "method": "POST",
+    "situation": "server_busy",
+    "retryAfter": 1,
+    "times": 1,
+}
+MOST_EXAMPLES = 4
+STEPS = 8
 
 
 class SessionsLocksBackups(RuleBasedStateMachine):
@@ -80,12 +90,36 @@ class SessionsLocksBackups(RuleBasedStateMachine):
         self.client.forget(session)
         self._end(session)
 
+    @precondition(lambda self: self.target.control is not None)
+    @rule()
+    def let_time_pass(self) -> None:
+        """Advance the array's clock past aliveTime: every session expires."""
+        assert self.target.control is not None
+        self.target.control.advance_clock(PAST_ALIVE_TIME_SECONDS)
+        for session in list(self.live):
+            self.client.forget(session)
+            self._end(session)
+
+    @precondition(lambda self: self.target.control is not None and bool(self.live))
+    @rule()
+    def backup_while_busy(self) -> None:
+        """A backup met by an injected 503 counts nothing and says when to retry."""
+        assert self.target.control is not None
+        self.target.control.add_fault(BUSY_FAULT)
+        body = backup_body(self.target.backup_password.reveal())
+        reply = send_backup(
+            self.client, auth=self.live[0].auth, body=body, probe="machine.busy"
+        )
+        check_status(reply, [503], rule="an injected fault answers as injected")
+        assert reply.headers.get("Retry-After"), "a 503 says when to retry"
+
     def _end(self, session: Session) -> None:
         self.live.remove(session)
         self.ended.append(session)
         if self.holder is session:
             self.holder = None
 
+    @precondition(lambda self: bool(self.live))
     @rule(data=st.data())
     def lock(self, data: st.DataObject) -> None:
         """Ask for the lock with waitTime 0: granted exactly when nobody holds it."""
@@ -100,7 +134,7 @@ class SessionsLocksBackups(RuleBasedStateMachine):
             reply, [409], rule="a held lock is refused", violation=f.LockStateWrong
         )
 
-    @precondition(lambda self: self.holder is not None)
+    @precondition(lambda self: self.holder is not None and bool(self.live))
     @rule(data=st.data())
     def unlock(self, data: st.DataObject) -> None:
         """Unlock: only the holder can."""
@@ -115,6 +149,7 @@ class SessionsLocksBackups(RuleBasedStateMachine):
             reply, [409], rule="only the holder unlocks", violation=f.LockStateWrong
         )
 
+    @precondition(lambda self: bool(self.live))
     @rule(data=st.data())
     def backup(self, data: st.DataObject) -> None:
         """Back up: 200 exactly when supported and no lock is held."""
@@ -172,12 +207,16 @@ class SessionsLocksBackups(RuleBasedStateMachine):
     def teardown(self) -> None:
         """numOfBackups counts the successful backups; then release everything."""
         try:
-            if self.live and self.baseline:
+            if self.target.control is not None:
+                self.target.control.clear_faults()
+            if self.baseline:
                 self._check_counts()
         finally:
             self.client.close()
 
     def _check_counts(self) -> None:
+        if not self.live:
+            self.live.append(self.client.open_session(probe="machine.open"))
         after = key_backups(self.client, self.live[0])
         wrong = {
             k: (n, after.get(k))

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, g
 
-from emulator.api import errors, jobs, keys, locks, openapi, sessions, storages
+from emulator.api import errors, jobs, keys, locks, sessions, storages
 from emulator.api.common import OBJECTS_ROOT, array
 from emulator.errors import NotFound
 
@@ -70,7 +70,6 @@ def register(app: Flask) -> None:
         name = f"{locks.services_bp.name}_{index}"
         app.register_blueprint(locks.services_bp, url_prefix=prefix, name=name)
 
-    app.register_blueprint(openapi.bp)
     app.url_value_preprocessor(_scope)
     app.after_request(_add_headers)
     errors.register(app)

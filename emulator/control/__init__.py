@@ -15,7 +15,7 @@ from typing import cast
 
 from flask import Flask
 
-from emulator.control import views
+from emulator.control import openapi, views
 from emulator.control.faults import FaultInjector, answer_fault
 from emulator.control.journal import CONTROL_PREFIX, JournalRecorder
 from emulator.control.plane import ControlPlane, ControlSettings
@@ -34,6 +34,7 @@ def install(app: Flask, settings: ControlSettings | None = None) -> None:
     plane = ControlPlane(array, settings)
     app.extensions["control"] = plane
     app.register_blueprint(views.bp, url_prefix=CONTROL_PREFIX)
+    app.register_blueprint(openapi.bp)
     app.before_request(answer_fault)
     injector = FaultInjector(app.wsgi_app, plane.faults)
     app.wsgi_app = JournalRecorder(  # type: ignore[method-assign]

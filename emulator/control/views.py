@@ -42,6 +42,7 @@ ENDPOINTS = {
     "GET /_emulator": "this list, the profile, the clock",
     "POST /_emulator/reset": "the profile's initial state; faults and journal cleared",
     "GET /_emulator/state": "a snapshot of the array's state",
+    "GET /_emulator/openapi.json": "the OpenAPI document of the emulated API",
     "POST /_emulator/state": "load a snapshot",
     "POST /_emulator/profile": '{"name": ...} or {"toml": ...}: switch the profile',
     "POST /_emulator/microcode": '{"version": ...}: report another microcode',

@@ -37,7 +37,6 @@ from emulator.errors import (
 )
 from emulator.model.backups import (
     backup_file_name,
-    backup_record,
     kdf_params,
     key_from_record,
     open_backup,
@@ -650,7 +649,7 @@ class Array:
         self.check_encryption_supported()
         with self._guard:
             self.check_unlocked(principal)
-            records = [backup_record(k) for k in self.key_list()]
+            records = [k.backup_record for k in self.key_list()]
             for key in self.keys.values():
                 key.num_of_backups += 1
             label = f"backup/{self.backups_made}"

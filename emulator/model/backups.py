@@ -14,18 +14,6 @@ from emulator.model.keys import Key
 from emulator.profile import Profile
 
 
-def backup_record(key: Key) -> backup_file.BackupKey:
-    """The record a backup file holds for one key."""
-    return backup_file.BackupKey(
-        key_id=key.key_id,
-        key_type=key.key_type,
-        created_time=int(key.created),
-        generated_location=key.generated_location,
-        target_device_location=key.target_device_location,
-        material=key.material,
-    )
-
-
 def key_from_record(record: backup_file.BackupKey) -> Key:
     """The key a backup file's record puts back (its backup count starts at 0)."""
     return Key(

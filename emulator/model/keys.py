@@ -13,8 +13,10 @@ import hmac
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from emulator import backup_file
 from emulator.model.clock import parse_iso_time
 
 KEY_MATERIAL_SIZE = 32
@@ -37,6 +39,22 @@ class Key:
     def __repr__(self) -> str:
         # Key material stays out of any repr, which can end up in logs.
         return f"Key(key_id={self.key_id}, key_type={self.key_type!r})"
+
+    @cached_property
+    def backup_record(self) -> backup_file.BackupKey:
+        """The key as a backup file holds it.
+
+        Built once: only ``num_of_backups`` ever changes on a key, and the file
+        does not hold it.
+        """
+        return backup_file.BackupKey(
+            key_id=self.key_id,
+            key_type=self.key_type,
+            created_time=int(self.created),
+            generated_location=self.generated_location,
+            target_device_location=self.target_device_location,
+            material=self.material,
+        )
 
 
 class Entropy:

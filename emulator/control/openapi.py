@@ -4,6 +4,9 @@ The document is the contract kit's (``contract_tests/openapi.json``): the kit ke
 the contract, and the emulator serves it so a person or a tool can fetch it from a
 running emulator. The file is found without importing the kit's code, so the
 emulator depends on the kit's data only, and answers 404 when the kit is absent.
+It is part of the control plane: with the control plane off, it is not served. Like
+``configuration/version`` it needs no credentials, from any address: it holds no
+secret.
 """
 
 from __future__ import annotations
