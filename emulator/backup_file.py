@@ -20,10 +20,10 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_TYPES = ("DEK", "CEK", "KEK", "FREE")
 GENERATED_LOCATIONS = ("DKC", "KMS")
@@ -190,7 +190,7 @@ def seal(
     header = header_fields + _verifier(verifier_key, header_fields)
 
     plaintext = b"".join(records)
-    return header + AESGCM(aes_key).encrypt(nonce, plaintext, header)
+    return header + _cipher(aes_key).encrypt(nonce, plaintext, header)
 
 
 def read_header(data: bytes) -> BackupHeader:
@@ -393,8 +393,21 @@ def _parse_header_fields(data: bytes) -> BackupHeader:
     )
 
 
+def _cipher(aes_key: bytes) -> AESGCM:
+    """The AES-256-GCM cipher under a derived key.
+
+    The cryptography primitives are imported on first use rather than with this
+    module, so that an emulator starts without waiting for them.
+    """
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(aes_key)
+
+
 def _derive_keys(password: bytes, salt: bytes, kdf: KdfParams) -> tuple[bytes, bytes]:
     """Derives the AES-256-GCM key and the verifier's HMAC key from a password."""
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     derived = Scrypt(
         salt=salt, length=DERIVED_SIZE, n=2**kdf.log2_n, r=kdf.r, p=kdf.p
     ).derive(password)
@@ -430,8 +443,10 @@ def _decrypt_body(
     if len(body) < GCM_TAG_SIZE:
         raise DamagedBackupFile("the sealed key set is truncated")
 
+    from cryptography.exceptions import InvalidTag
+
     try:
-        return AESGCM(aes_key).decrypt(header.nonce, body, header_bytes)
+        return _cipher(aes_key).decrypt(header.nonce, body, header_bytes)
     except InvalidTag:
         raise DamagedBackupFile("the sealed key set fails authentication") from None
 
