@@ -327,3 +327,27 @@ def test_profile__from_file(tmp_path) -> None:
     assert profile.name == "mine"
     assert profile.section("keys")["free"] == 2
     assert profile.section("sessions")["max_sessions"] == 64
+
+
+def test_backups__counted_per_key_from_when_it_joined(array: Array) -> None:
+    """A key counts only the backups made since it joined the array."""
+    principal = login(array)
+    array.backup(principal, "backuppassword")
+    array.delete_key(principal, 20, REQUEST)
+    array.create_keys(principal, 1, REQUEST)
+
+    array.backup(principal, "backuppassword")
+
+    assert array.keys[0].num_of_backups == 2
+    assert array.keys[20].num_of_backups == 1
+
+
+def test_backups__count_kept_when_set(array: Array) -> None:
+    """A count set on a key (from a state file) goes on from that value."""
+    principal = login(array)
+    array.keys[0].num_of_backups = 7
+
+    array.backup(principal, "backuppassword")
+
+    assert array.keys[0].num_of_backups == 8
+    assert array.keys[1].num_of_backups == 1

@@ -43,7 +43,14 @@ from emulator.model.backups import (
 )
 from emulator.model.clock import Clock
 from emulator.model.jobs import Job, JobPolicy, JobStatus, policy_from_settings
-from emulator.model.keys import Entropy, Key, free_key_ids, initial_keys, new_key
+from emulator.model.keys import (
+    BackupTally,
+    Entropy,
+    Key,
+    free_key_ids,
+    initial_keys,
+    new_key,
+)
 from emulator.model.passwords import check_backup_password
 from emulator.model.sessions import Principal, Session
 from emulator.model.support import encryption_supported
@@ -119,9 +126,9 @@ class Array:
             self.jobs: OrderedDict[int, Job] = OrderedDict()
             self._next_job_id = max(1, int(profile.section("jobs")["first_job_id"]))
             self.job_policy = policy_from_settings(profile.section("jobs"))
-            self.keys: dict[int, Key] = initial_keys(
-                profile.section("keys"), self.entropy
-            )
+            self.tally = BackupTally()
+            keys = initial_keys(profile.section("keys"), self.entropy)
+            self.keys: dict[int, Key] = {i: self._adopt(k) for i, k in keys.items()}
             self.backups_made = 0
             self.microcode = profile.storage.dkc_micro_version
             self._lock_released.notify_all()
@@ -148,7 +155,7 @@ class Array:
             self.lock_holder = state.lock_holder
             self.jobs = OrderedDict((j.job_id, j) for j in state.jobs)
             self.job_policy = state.job_policy
-            self.keys = {k.key_id: k for k in state.keys}
+            self.keys = {k.key_id: self._adopt(k) for k in state.keys}
             self.backups_made = state.backups_made
             self.microcode = state.microcode
             self._next_session_id = state.next_session_id
@@ -577,6 +584,12 @@ class Array:
                 "maxNumOfKeys": self._max_keys(),
             }
 
+    def _adopt(self, key: Key) -> Key:
+        """Make a key count this array's backups from now on."""
+        key.join(self.tally)
+
+        return key
+
     def _max_keys(self) -> int:
         return int(self.profile.section("keys")["max_keys"])
 
@@ -605,7 +618,8 @@ class Array:
             if not job.fails:
                 now = self.clock.now()
                 for key_id in free_key_ids(self.keys, count, maximum):
-                    self.keys[key_id] = new_key(key_id, "FREE", now, self.entropy)
+                    key = new_key(key_id, "FREE", now, self.entropy)
+                    self.keys[key_id] = self._adopt(key)
 
         return job
 
@@ -650,8 +664,7 @@ class Array:
         with self._guard:
             self.check_unlocked(principal)
             records = [k.backup_record for k in self.key_list()]
-            for key in self.keys.values():
-                key.num_of_backups += 1
+            self.tally.made += 1
             label = f"backup/{self.backups_made}"
             self.backups_made += 1
             file_name = backup_file_name(self.profile, self.clock.now())
@@ -695,7 +708,7 @@ class Array:
             job = self._new_job(principal, request, resources)
             if not job.fails:
                 for record in missing:
-                    self.keys[record.key_id] = key_from_record(record)
+                    self.keys[record.key_id] = self._adopt(key_from_record(record))
 
         logger.info(
             "emulator.keys_restored", extra={"emulator.key_count": len(missing)}

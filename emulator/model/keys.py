@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -24,9 +24,26 @@ KEY_TYPES = ("DEK", "CEK", "KEK", "FREE")
 NO_LOCATION = "-"
 
 
+class BackupTally:
+    """How many backups an array has made: one count that all its keys share.
+
+    A backup writes every key, so counting it once here, rather than once on each
+    of up to 4,096 keys, keeps a backup's cost from growing with the key count.
+    """
+
+    __slots__ = ("made",)
+
+    def __init__(self) -> None:
+        self.made = 0
+
+
 @dataclass
 class Key:
-    """One encryption key. ``material`` is secret: never log or render it."""
+    """One encryption key. ``material`` is secret: never log or render it.
+
+    ``num_of_backups`` is derived from the array's ``BackupTally``: the backups
+    made since the key joined the array, plus any count it brought with it.
+    """
 
     key_id: int
     key_type: str
@@ -34,11 +51,27 @@ class Key:
     generated_location: str
     target_device_location: str
     material: bytes
-    num_of_backups: int = 0
+    tally: BackupTally = field(default_factory=BackupTally, compare=False)
+    backups_offset: int = field(default=0, compare=False)
 
     def __repr__(self) -> str:
         # Key material stays out of any repr, which can end up in logs.
         return f"Key(key_id={self.key_id}, key_type={self.key_type!r})"
+
+    @property
+    def num_of_backups(self) -> int:
+        """How many backup files have held this key."""
+        return self.tally.made - self.backups_offset
+
+    @num_of_backups.setter
+    def num_of_backups(self, count: int) -> None:
+        self.backups_offset = self.tally.made - count
+
+    def join(self, tally: BackupTally) -> None:
+        """Count this key's backups on an array's tally, keeping its count so far."""
+        count = self.num_of_backups
+        self.tally = tally
+        self.num_of_backups = count
 
     @cached_property
     def backup_record(self) -> backup_file.BackupKey:
