@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import requests
@@ -84,3 +85,19 @@ class ArrayUser:
     def job(self, job_id: int) -> requests.Response:
         """Read a job."""
         return self.call("GET", f"{OBJECTS}/jobs/{job_id}")
+
+
+# A client project has none of this project's other pytest plugins; leaving them
+# out also keeps each run short.
+CLIENT_PROJECT_PYTEST = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:schemathesis",
+    "-p",
+    "no:hypothesispytest",
+]

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
 from emulator.pytest_plugin import ArrayEmulator
+from tests.control_support import CLIENT_PROJECT_PYTEST as PYTEST
 
-# A client project has none of this project's other pytest plugins; leaving them
-# out also keeps each run short.
-PYTEST = [
-    sys.executable,
-    "-m",
-    "pytest",
-    "-q",
-    "-p",
-    "no:cacheprovider",
-    "-p",
-    "no:schemathesis",
-    "-p",
-    "no:hypothesispytest",
-]
 CLIENT_PROJECT_TESTS = """
 import requests
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from emulator.pytest_plugin import ArrayEmulator
+from tests.control_support import CLIENT_PROJECT_PYTEST
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTION = "## Reproduce an edge case"
@@ -86,19 +87,7 @@ def test_readme__pytest_recipe(tmp_path: Path) -> None:
     (tmp_path / "test_readme_example.py").write_text(PYTEST_CODE)
 
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:schemathesis",
-            "-p",
-            "no:hypothesispytest",
-            str(tmp_path),
-        ],
+        [*CLIENT_PROJECT_PYTEST, str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
