@@ -18,6 +18,7 @@ from contract_tests.client import (
     Auth,
     RawAuthorization,
     Reply,
+    Session,
     Token,
 )
 from contract_tests.contract import (
@@ -31,6 +32,7 @@ from contract_tests.contract import (
 )
 from contract_tests.report import BACKUP_PASSWORD_VARIABLE
 from contract_tests.secret import Secret
+from contract_tests.target import INSTANCE_PATH
 
 ERROR_FIELDS = ("errorSource", "messageId", "message", "cause", "solution")
 ERROR_RULE = (
@@ -277,4 +279,21 @@ def _raise_for(reply: Reply, expectation: Expectation, *, ordered: bool) -> None
         expected=names if not ordered else f"{expectation.first} ({names})",
         actual=reply.describe(),
         curl=reply.curl,
+    )
+
+
+def refused_after_discard(client: ArrayClient, session: Session) -> None:
+    """A discarded session's token must be refused before it can serve a test.
+
+    Raises:
+        DiscardedTokenAccepted: the token still works.
+    """
+    reply = client.send(
+        "GET", INSTANCE_PATH, probe="discarded token", auth=session.auth
+    )
+    check_status(
+        reply,
+        [401],
+        rule="a discarded session's token gets 401",
+        violation=f.DiscardedTokenAccepted,
     )

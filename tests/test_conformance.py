@@ -250,26 +250,21 @@ def test_clients__told_apart_by_credentials(array_emulator: ArrayEmulator) -> No
     }
 
 
+def conformance_cli(array_emulator: ArrayEmulator) -> subprocess.CompletedProcess[str]:
+    """Run ``array-emulator conformance`` against the fixture's emulator."""
+    command = [sys.executable, "-m", "emulator", "conformance"]
+    command += ["--url", array_emulator.url, "--cacert", str(array_emulator.ca_file)]
+
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def test_cli__prints_text_report(array_emulator: ArrayEmulator) -> None:
     """`array-emulator conformance --url` prints each finding and exits 3."""
     ArrayUser(array_emulator).login()
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emulator",
-            "conformance",
-            "--url",
-            array_emulator.url,
-            "--cacert",
-            str(array_emulator.ca_file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = conformance_cli(array_emulator)
 
     assert result.returncode == 3
     assert "[discard-sessions] Discards the sessions it creates" in result.stdout
@@ -278,22 +273,7 @@ def test_cli__prints_text_report(array_emulator: ArrayEmulator) -> None:
 
 def test_cli__clean_report_exits_0(array_emulator: ArrayEmulator) -> None:
     """A journal without findings prints a summary and exits 0."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emulator",
-            "conformance",
-            "--url",
-            array_emulator.url,
-            "--cacert",
-            str(array_emulator.ca_file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = conformance_cli(array_emulator)
 
     assert result.returncode == 0
     assert result.stdout.startswith("0 client(s), 0 finding(s)")

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from contract_tests import failures as f
-from contract_tests.checks import check_status
+from contract_tests.checks import refused_after_discard
 from contract_tests.client import ArrayClient, Session
 from contract_tests.contract import TokenKind
 from contract_tests.secret import Secret
-from contract_tests.target import INSTANCE_PATH, Target
+from contract_tests.target import Target
 
 
 @pytest.fixture(scope="module")
@@ -49,23 +48,6 @@ def tokens(
         found["expired"] = expired.token
 
     return found
-
-
-def refused_after_discard(client: ArrayClient, session: Session) -> None:
-    """A discarded session's token must be refused before it can serve a test.
-
-    Raises:
-        DiscardedTokenAccepted: the token still works.
-    """
-    reply = client.send(
-        "GET", INSTANCE_PATH, probe="discarded token", auth=session.auth
-    )
-    check_status(
-        reply,
-        [401],
-        rule="a discarded session's token gets 401",
-        violation=f.DiscardedTokenAccepted,
-    )
 
 
 def token_kinds(found: dict[TokenKind, Secret]) -> tuple[TokenKind, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contract_tests import failures as f
-from contract_tests.checks import check_status
+from contract_tests.checks import check_status, refused_after_discard
 from contract_tests.client import SESSIONS, ArrayClient, Basic, Reply, Session
 from contract_tests.secret import Secret
 from contract_tests.target import INSTANCE_PATH, Target
@@ -32,16 +32,7 @@ def test_session__discarded_token_refused(array_client: ArrayClient) -> None:
     session = array_client.open_session()
     array_client.discard(session)
 
-    reply = array_client.send(
-        "GET", INSTANCE_PATH, probe="discarded token", auth=session.auth
-    )
-
-    check_status(
-        reply,
-        [401],
-        rule="a discarded session's token gets 401",
-        violation=f.DiscardedTokenAccepted,
-    )
+    refused_after_discard(array_client, session)
 
 
 def test_session__wrong_password_refused(
