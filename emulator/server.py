@@ -102,13 +102,17 @@ class EmulatorServer:
     ) -> None:
         self.app = app
         self.tls = tls
-        limits = array_of(app).profile.section("limits")
+        profile = array_of(app).profile
+        limits, http = profile.section("limits"), profile.section("http")
         self._server: wsgi.Server = make_server(
             app,
             host,
             port,
             tls=self._server_tls(),
             body_limit=int(limits["max_upload_bytes"]),
+            head_limit=int(http["max_head_bytes"]),
+            threads=int(http["worker_threads"]),
+            idle_seconds=int(http["idle_connection_seconds"]),
         )
         self._thread = threading.Thread(
             target=self._server.serve, name="emulator-server", daemon=True

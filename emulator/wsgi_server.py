@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# The emulator's choices for the HTTP layer (ARCHITECTURE.md says why).
+# Defaults for the HTTP layer, for an app served without a profile (the
+# benchmark's bare app); the emulator takes its own from the profile's [http].
 WORKER_THREADS = 64
 IDLE_CONNECTION_SECONDS = 10
 MAX_HEAD_BYTES = 64 * 1024
@@ -65,7 +66,9 @@ class ServerTls:
     key: Path
 
 
-def protocol_error(status: str, detail: str, body_limit: int) -> ArrayError:
+def protocol_error(
+    status: str, detail: str, body_limit: int, head_limit: int = MAX_HEAD_BYTES
+) -> ArrayError:
     """The array error for a refusal cheroot makes before the app sees a request.
 
     cheroot answers 501 and 505 for a transfer coding or HTTP version it does not
@@ -77,10 +80,10 @@ def protocol_error(status: str, detail: str, body_limit: int) -> ArrayError:
         return MethodNotAllowed(method="CONNECT", allowed="")
 
     if code == "414":
-        return RequestLineTooLong(limit=MAX_HEAD_BYTES)
+        return RequestLineTooLong(limit=head_limit)
 
     if code == "413" and detail.startswith("The headers"):
-        return RequestHeadTooLarge(limit=MAX_HEAD_BYTES)
+        return RequestHeadTooLarge(limit=head_limit)
 
     if code == "413":
         return BodyTooLarge(limit=body_limit)
@@ -116,7 +119,8 @@ class ArrayRequest(cheroot_server.HTTPRequest):
 
         detail = msg.decode("latin-1") if isinstance(msg, bytes) else str(msg)
         limit = int(self.server.max_request_body_size)
-        error = protocol_error(str(status), detail, limit)
+        head_limit = int(self.server.max_request_header_size)
+        error = protocol_error(str(status), detail, limit, head_limit)
         http_status, body = error_object(error, "")
         payload = json.dumps(body).encode("utf-8")
         head = [
@@ -282,6 +286,9 @@ def make_server(
     *,
     tls: ServerTls | None,
     body_limit: int,
+    head_limit: int = MAX_HEAD_BYTES,
+    threads: int = WORKER_THREADS,
+    idle_seconds: int = IDLE_CONNECTION_SECONDS,
 ) -> wsgi.Server:
     """A cheroot server for ``app``, bound and ready to ``serve()``.
 
@@ -291,17 +298,20 @@ def make_server(
         port: the port; 0 picks a free one.
         tls: the TLS context and its files, or None for plain HTTP.
         body_limit: the largest request body accepted (413 above).
+        head_limit: the largest request line or header block (414, 431 above).
+        threads: how many requests are served at once.
+        idle_seconds: how long an idle kept-alive connection stays open.
     """
     server = ArrayServer(
         (host, port),
         AccessLog(DrainUnreadBody(app)),
-        numthreads=WORKER_THREADS,
-        timeout=IDLE_CONNECTION_SECONDS,
+        numthreads=threads,
+        timeout=idle_seconds,
         request_queue_size=128,
     )
     server.server_name = ""
     server.gateway = ArrayGateway
-    server.max_request_header_size = MAX_HEAD_BYTES
+    server.max_request_header_size = head_limit
     server.max_request_body_size = body_limit
     if tls is not None:
         server.ssl_adapter = _adapter(tls)
