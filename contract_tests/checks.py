@@ -282,18 +282,30 @@ def _raise_for(reply: Reply, expectation: Expectation, *, ordered: bool) -> None
     )
 
 
+def token_refused(
+    client: ArrayClient,
+    session: Session,
+    ended: str,
+    violation: type[f.ContractViolation],
+) -> None:
+    """A session's token must be refused (401) once the session has ``ended``.
+
+    Raises:
+        ContractViolation: ``violation``, when the token still works.
+    """
+    reply = client.send("GET", INSTANCE_PATH, probe=f"{ended} token", auth=session.auth)
+    check_status(
+        reply,
+        [401],
+        rule=f"the token of a session that was {ended} gets 401",
+        violation=violation,
+    )
+
+
 def refused_after_discard(client: ArrayClient, session: Session) -> None:
     """A discarded session's token must be refused before it can serve a test.
 
     Raises:
         DiscardedTokenAccepted: the token still works.
     """
-    reply = client.send(
-        "GET", INSTANCE_PATH, probe="discarded token", auth=session.auth
-    )
-    check_status(
-        reply,
-        [401],
-        rule="a discarded session's token gets 401",
-        violation=f.DiscardedTokenAccepted,
-    )
+    token_refused(client, session, "discarded", f.DiscardedTokenAccepted)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -101,3 +103,15 @@ CLIENT_PROJECT_PYTEST = [
     "-p",
     "no:hypothesispytest",
 ]
+
+
+def run_client_project(folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run pytest in a client project's folder, as that project would."""
+    return subprocess.run(
+        [*CLIENT_PROJECT_PYTEST, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=folder,
+        check=False,
+    )

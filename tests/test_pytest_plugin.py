@@ -9,6 +9,7 @@ import requests
 
 from emulator.pytest_plugin import ArrayEmulator
 from tests.control_support import CLIENT_PROJECT_PYTEST as PYTEST
+from tests.control_support import run_client_project
 
 CLIENT_PROJECT_TESTS = """
 import requests
@@ -56,14 +57,7 @@ def test_fixture__in_a_client_project(tmp_path: Path) -> None:
     """A project that only installs the emulator gets a clean emulator per test."""
     (tmp_path / "test_client.py").write_text(CLIENT_PROJECT_TESTS)
 
-    result = subprocess.run(
-        [*PYTEST, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
+    result = run_client_project(tmp_path)
 
     assert result.returncode == 0, result.stdout[-2000:]
     assert "2 passed" in result.stdout

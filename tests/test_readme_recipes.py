@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emulator.pytest_plugin import ArrayEmulator
-from tests.control_support import CLIENT_PROJECT_PYTEST
+from tests.control_support import run_client_project
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTION = "## Reproduce an edge case"
@@ -86,13 +86,6 @@ def test_readme__pytest_recipe(tmp_path: Path) -> None:
     """The pytest example passes in a project that only has the emulator."""
     (tmp_path / "test_readme_example.py").write_text(PYTEST_CODE)
 
-    result = subprocess.run(
-        [*CLIENT_PROJECT_PYTEST, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
+    result = run_client_project(tmp_path)
 
     assert result.returncode == 0, result.stdout[-2000:]

@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from contract_tests import failures as f
-from contract_tests.checks import check_status, refused_after_discard
+from contract_tests.checks import (
+    check_status,
+    refused_after_discard,
+    token_refused,
+)
 from contract_tests.client import SESSIONS, ArrayClient, Basic, Reply, Session
 from contract_tests.secret import Secret
-from contract_tests.target import INSTANCE_PATH, Target
+from contract_tests.target import Target
 
 pytestmark = pytest.mark.reversible
 
@@ -64,16 +68,7 @@ def test_session__expired_token_refused(
     array_target.control.expire_session(session.session_id)
     array_client.forget(session)
 
-    reply = array_client.send(
-        "GET", INSTANCE_PATH, probe="expired token", auth=session.auth
-    )
-
-    check_status(
-        reply,
-        [401],
-        rule="an expired session's token gets 401",
-        violation=f.ExpiredTokenAccepted,
-    )
+    token_refused(array_client, session, "expired", f.ExpiredTokenAccepted)
 
 
 SESSION_CAP = 64
